@@ -1,0 +1,77 @@
+"""Layers as GeoJSON for web clients: reprojected to WGS 84 and simplified to a tolerance.
+
+Framework-free: the web views (map data, OGC API) call these functions and only format the result.
+"""
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from . import layers
+from .config import settings
+
+#: Metres per pixel at zoom 0 on the equator in Web Mercator.
+_M_PER_PX_Z0 = 156543.03392804097
+
+
+def tolerance_for_zoom(zoom: float, latitude: float = 22.3) -> float:
+    """Ground size of one screen pixel (m) at a Web-Mercator zoom level, at Lào Cai's latitude."""
+    return _M_PER_PX_Z0 * math.cos(math.radians(latitude)) / (2 ** zoom)
+
+
+@lru_cache(maxsize=32)
+def _layer_cached(layer_id: str, store: Path, mtime: float) -> gpd.GeoDataFrame:
+    return layers.read(layer_id)
+
+
+def _layer(layer_id: str) -> gpd.GeoDataFrame:
+    store = settings().store_path
+    return _layer_cached(layer_id, store, store.stat().st_mtime if store.exists() else 0.0)
+
+
+def _json_value(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else round(float(value), 4)
+    return value
+
+
+def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None) -> dict:
+    """The layer as a GeoJSON FeatureCollection in WGS 84.
+
+    Simplification happens in EPSG:9208 (metres) with topology preserved per feature, so a
+    tolerance of one screen pixel draws exactly what the full geometry would at that zoom.
+    """
+    frame = _layer(layer_id)
+    if bbox_wgs84 is not None:
+        minx, miny, maxx, maxy = _store_bbox(bbox_wgs84)
+        frame = frame.cx[minx:maxx, miny:maxy]
+    geoms = frame.geometry.values
+    if tolerance_m > 0:
+        geoms = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    out = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms, crs=frame.crs).to_crs("EPSG:4326")
+    features = []
+    for props, geom in zip(out.drop(columns="geometry").to_dict(orient="records"), out.geometry.values):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {k: _json_value(v) for k, v in props.items()},
+                "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _store_bbox(bbox_wgs84):
+    from pyproj import Transformer
+
+    from . import STORE_CRS
+
+    return Transformer.from_crs("EPSG:4326", STORE_CRS, always_xy=True).transform_bounds(*bbox_wgs84)

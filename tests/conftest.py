@@ -1,0 +1,48 @@
+"""Shared fixtures: one real build of the layer store from the mirrored sources per test session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def mirror_path() -> Path:
+    configured = os.environ.get("GEO_APP_DATA_MIRROR")
+    path = Path(configured) if configured else REPO.parent / "shared" / "data" / "mirror"
+    if not (path / "MANIFEST.tsv").exists():
+        pytest.fail(f"the source mirror is missing at {path}; set GEO_APP_DATA_MIRROR")
+    return path.resolve()
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    return mirror_path()
+
+
+@pytest.fixture(scope="session")
+def store_home(tmp_path_factory, mirror) -> Path:
+    """GEO_APP_HOME with a store built once from the mirror; the environment points at it."""
+    home = tmp_path_factory.mktemp("geo_app_home")
+    os.environ["GEO_APP_HOME"] = str(home)
+    os.environ["GEO_APP_DATA_MIRROR"] = str(mirror)
+    os.environ["GEO_APP_OFFLINE"] = "1"
+    from geo_app.build import build
+
+    result = build(progress=False)
+    assert result.built
+    return home
+
+
+@pytest.fixture()
+def app(store_home):
+    from geo_app.web import create_app
+
+    return create_app({"TESTING": True, "SECRET_KEY": "test"})
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
