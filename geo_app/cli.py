@@ -77,5 +77,12 @@ def serve(host: str, port: int, dev: bool) -> None:
     waitress_serve(app, host=host, port=port, threads=8)
 
 
+# --- production areas and dossiers (issue 3): check, dossier, import ---
+
+# --- web accounts (issue 4): users ---
+
+# --- water sources, terrain and groundwater (issue 5): water-sources, groundwater ---
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
