@@ -79,6 +79,34 @@ def serve(host: str, port: int, dev: bool) -> None:
 
 # --- production areas and dossiers (issue 3): check, dossier, import ---
 
+
+@main.command()
+@click.argument("product_id")
+@click.option("--json", "as_json", is_flag=True, help="In báo cáo dạng JSON / print the report as JSON.")
+def check(product_id: str, as_json: bool) -> None:
+    """Kiểm tra vùng sản xuất / check a product's production area."""
+    import json
+
+    from .production_area import ResolutionError
+    from .products import ProductDefinitionError, get_product
+    from .store import StoreError
+    from .validation import check as run_check
+
+    try:
+        report = run_check(get_product(product_id))
+    except (KeyError, ProductDefinitionError, ResolutionError, StoreError) as exc:
+        raise UserFacingError(str(exc).strip("'\"")) from exc
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{product_id}: {report.area_ha:,.2f} ha, chu vi / perimeter {report.perimeter_m:,.1f} m")
+        for finding in report.findings:
+            click.echo(f"  [{finding.level}] {finding.message}")
+        for c in report.communes:
+            click.echo(f"  {c['commune_2025']:<24} {c['area_ha']:>12,.2f} ha  {c['inclusion']}")
+    if not report.ok:
+        sys.exit(1)
+
 # --- web accounts (issue 4): users ---
 
 # --- water sources, terrain and groundwater (issue 5): water-sources, groundwater ---

@@ -19,6 +19,8 @@ from .. import STORE_CRS, __version__
 from ..config import Settings, settings as current_settings
 from ..sources import fetch, fingerprint as source_fingerprint, registry
 from ..store import read_meta, writing
+from ..production_area import AdminLayers, production_areas_frame
+from ..products import load_products
 from . import admin, context
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,8 @@ class BuildResult:
 
 def _definitions_digest(cfg: Settings) -> str:
     digest = hashlib.sha256()
-    for path in sorted(cfg.definitions.glob("*.yaml")):
-        digest.update(path.name.encode())
+    for path in sorted(cfg.definitions.rglob("*.yaml")):
+        digest.update(str(path.relative_to(cfg.definitions)).encode())
         digest.update(path.read_bytes())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode())
@@ -73,7 +75,7 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
             message="Kho lớp đã cập nhật, không có gì để dựng lại. / The layer store is up to date; nothing to build.",
         )
 
-    steps = tqdm(total=9, desc="geo-app build", unit="step", disable=not progress)
+    steps = tqdm(total=10, desc="geo-app build", unit="step", disable=not progress)
 
     def step(label: str):
         steps.set_postfix_str(label)
@@ -122,6 +124,13 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
     peaks = context.read_peaks(paths["ne-peaks"][0], province)
     steps.update()
 
+    step("production areas")
+    products = load_products()
+    production_areas = production_areas_frame(
+        products, AdminLayers(communes, former_communes, former_districts)
+    )
+    steps.update()
+
     column_order = [
         "code", "name", "full_name", "name_en", "full_name_en", "kind", "area_ha", "source_area_km2",
         "former_districts", "former_district_codes", "former_communes", "legal_basis", "geometry",
@@ -133,6 +142,7 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
         "former-communes": former_communes,
         "rivers": rivers,
         "peaks": peaks,
+        "production-areas": production_areas,
     }
 
     step("write store")

@@ -1,0 +1,272 @@
+"""Resolve a product's area definition to geometry in EPSG:9208, exactly wherever the data allows.
+
+Rules (2025 communes are exact unions of former communes, and former communes nest in former
+districts — domain.md §4):
+- a 2025 commune named whole → its geometry;
+- former communes that together make a whole 2025 commune → that commune's geometry;
+- former communes that are all of a 2025 commune's communes in some former district(s) → the 2025
+  commune cut by the outline of that district (the cut follows the published district outline);
+- any other part of a 2025 commune needs the boundary of the former commune; without a boundary
+  file it is reported as unresolved ("needs the boundary of former commune X"), never guessed;
+- polygon files are imported and added as they are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from . import STORE_CRS, layers
+from .products import Product
+
+WHOLE = {"vi": "toàn bộ", "en": "wholly"}
+PARTLY = {"vi": "một phần", "en": "partly"}
+
+
+class ResolutionError(ValueError):
+    pass
+
+
+@dataclass
+class AdminLayers:
+    """The administrative layers a resolution reads (from the store, or in-memory during a build)."""
+
+    communes: gpd.GeoDataFrame
+    former_communes: pd.DataFrame
+    former_districts: gpd.GeoDataFrame
+
+    @classmethod
+    def from_store(cls) -> "AdminLayers":
+        return cls(layers.read("communes"), layers.read("former-communes"), layers.read("former-districts"))
+
+
+@dataclass
+class Piece:
+    """One part of a production area, lying in one 2025 commune (or from a file)."""
+
+    commune_code: str | None
+    commune_name: str | None
+    former_codes: tuple[str, ...]
+    method: str
+    geometry: shapely.Geometry | None
+    unresolved: str | None = None
+
+    @property
+    def area_ha(self) -> float:
+        return 0.0 if self.geometry is None else self.geometry.area / 1e4
+
+
+@dataclass
+class ResolvedArea:
+    product_id: str
+    geometry: shapely.Geometry | None
+    pieces: list[Piece]
+    former_rows: pd.DataFrame
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def unresolved(self) -> list[Piece]:
+        return [p for p in self.pieces if p.unresolved]
+
+    @property
+    def is_complete(self) -> bool:
+        return self.geometry is not None and not self.unresolved
+
+    @property
+    def area_ha(self) -> float:
+        return 0.0 if self.geometry is None else self.geometry.area / 1e4
+
+    @property
+    def perimeter_m(self) -> float:
+        return 0.0 if self.geometry is None else self.geometry.length
+
+    def frame(self) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            {"product_id": [self.product_id], "area_ha": [round(self.area_ha, 4)], "perimeter_m": [round(self.perimeter_m, 2)]},
+            geometry=[self.geometry],
+            crs=STORE_CRS,
+        )
+
+
+def _former_names(admin: AdminLayers) -> pd.DataFrame:
+    return admin.former_communes.set_index("code")
+
+
+def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
+    admin = admin or AdminLayers.from_store()
+    spec = product.area
+    former = _former_names(admin)
+    communes = admin.communes.set_index("code")
+    pieces: list[Piece] = []
+    messages: list[str] = []
+
+    unknown = [c for c in spec.former_communes if c not in former.index]
+    unknown += [c for c in spec.communes_2025 if c not in communes.index]
+    known_districts = set(admin.former_communes["former_district_code"])
+    unknown += [d for d in spec.former_districts if d not in known_districts]
+    if unknown:
+        raise ResolutionError(
+            f"{product.id}: mã không có trong dữ liệu hành chính / codes not in the administrative layers: {unknown}"
+        )
+
+    whole_2025 = set(spec.communes_2025)
+    requested_former = set(spec.former_communes) | set(
+        former.index[former["former_district_code"].isin(spec.former_districts)]
+    )
+    boundaries = _read_boundaries(spec.former_commune_boundaries) if spec.former_commune_boundaries else None
+
+    for code in sorted(whole_2025):
+        pieces.append(Piece(code, communes.at[code, "full_name"], tuple(sorted(former.index[former["new_code"] == code])),
+                            "toàn bộ xã 2025 / whole 2025 commune", communes.at[code, "geometry"]))
+
+    by_commune = former.loc[sorted(requested_former)].groupby("new_code")
+    for code, chosen in by_commune:
+        if code in whole_2025:
+            continue
+        all_in_commune = former[former["new_code"] == code]
+        chosen_codes = set(chosen.index)
+        geom = communes.at[code, "geometry"]
+        name = communes.at[code, "full_name"]
+        if chosen_codes == set(all_in_commune.index):
+            pieces.append(Piece(code, name, tuple(sorted(chosen_codes)),
+                                "các xã cũ hợp thành toàn bộ xã 2025 / former communes making the whole 2025 commune", geom))
+            continue
+        districts = set(chosen["former_district_code"])
+        in_those = set(all_in_commune.index[all_in_commune["former_district_code"].isin(districts)])
+        if chosen_codes == in_those:
+            outline = shapely.union_all(
+                admin.former_districts.loc[admin.former_districts["code"].isin(districts), "geometry"].values
+            )
+            labels = ", ".join(sorted(chosen["former_district"].unique()))
+            pieces.append(Piece(code, name, tuple(sorted(chosen_codes)),
+                                f"xã 2025 cắt theo ranh giới {labels} / 2025 commune cut by the former district outline",
+                                shapely.intersection(geom, outline)))
+            continue
+        for old_code in sorted(chosen_codes):
+            old_name = former.at[old_code, "full_name"]
+            if boundaries is not None and old_code in boundaries.index:
+                pieces.append(Piece(code, name, (old_code,),
+                                    "ranh giới xã cũ do người dùng cung cấp / user-supplied former-commune boundary",
+                                    shapely.intersection(geom, boundaries.at[old_code, "geometry"])))
+            else:
+                pieces.append(Piece(code, name, (old_code,), "chưa xác định / unresolved", None,
+                                    unresolved=(f"cần ranh giới xã cũ {old_name} ({old_code}) / needs the boundary of "
+                                                f"former commune {old_name} ({old_code}), part of {name}")))
+
+    for path in spec.files:
+        for geom in _read_polygon_file(path, messages):
+            pieces.append(Piece(None, None, (), f"tệp / file {Path(path).name}", geom))
+
+    for piece in pieces:
+        if piece.unresolved:
+            messages.append(piece.unresolved)
+
+    geoms = [p.geometry for p in pieces if p.geometry is not None and not p.geometry.is_empty]
+    geometry = shapely.union_all(geoms) if geoms else None
+    if geometry is not None:
+        geometry = shapely.make_valid(geometry)
+    rows = former_rows(pieces, admin, geometry)
+    return ResolvedArea(product.id, geometry, pieces, rows, messages)
+
+
+def former_rows(pieces: list[Piece], admin: AdminLayers, geometry) -> pd.DataFrame:
+    """The annex table: former commune | former district | 2025 commune | wholly/partly | area (ha).
+
+    Former communes have no public boundaries, so the area is given for each 2025 commune's part
+    (``area_ha_2025_part``) and repeated on each of its former communes' rows.
+    """
+    former = _former_names(admin)
+    communes = admin.communes.set_index("code")
+    records = []
+    covered: dict[str, float] = {}
+    if geometry is not None:
+        for code, geom in communes.geometry.items():
+            if geom.intersects(geometry):
+                inter = shapely.intersection(geom, geometry).area
+                if inter > 100.0:  # m²: ignore shared-edge noise
+                    covered[code] = inter
+    listed = set()
+    piece_communes = {p.commune_code for p in pieces if p.commune_code}
+    for piece in pieces:
+        if piece.commune_code is None:
+            continue
+        for old in piece.former_codes:
+            listed.add(old)
+            records.append(_row(former, communes, old, piece.commune_code, piece.unresolved is None, covered))
+    # Communes reached only by user polygons: list their former communes as "partly".
+    for code, area in covered.items():
+        if code in piece_communes:
+            continue
+        for old in former.index[former["new_code"] == code]:
+            if old not in listed:
+                full = area >= communes.at[code, "geometry"].area * 0.995
+                records.append(_row(former, communes, old, code, full, covered))
+                listed.add(old)
+    frame = pd.DataFrame(records, columns=[
+        "former_code", "former_commune", "former_district", "commune_code", "commune_2025",
+        "inclusion_vi", "inclusion_en", "area_ha_2025_part",
+    ])
+    return frame.sort_values(["commune_code", "former_code"]).reset_index(drop=True)
+
+
+def _row(former, communes, old, code, wholly, covered):
+    inclusion = WHOLE if wholly else PARTLY
+    return {
+        "former_code": old,
+        "former_commune": former.at[old, "full_name"],
+        "former_district": former.at[old, "former_district"],
+        "commune_code": code,
+        "commune_2025": communes.at[code, "full_name"],
+        "inclusion_vi": inclusion["vi"],
+        "inclusion_en": inclusion["en"],
+        "area_ha_2025_part": round(covered.get(code, 0.0) / 1e4, 2),
+    }
+
+
+def _read_boundaries(path: Path) -> gpd.GeoDataFrame:
+    frame = _import(path).frame
+    if "code" not in frame.columns:
+        raise ResolutionError(f"{path}: tệp ranh giới xã cũ cần cột 'code' (mã GSO) / the former-commune file needs a 'code' column")
+    frame["code"] = frame["code"].astype(str).str.zfill(5)
+    return frame.dissolve("code")
+
+
+def _read_polygon_file(path: Path, messages: list[str]) -> list:
+    result = _import(path)
+    messages.extend(result.messages)
+    polys = [g for g in result.frame.geometry.values if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
+    if not polys:
+        raise ResolutionError(f"{path}: không có vùng (polygon) nào / the file holds no polygon")
+    return polys
+
+
+def _import(path: Path):
+    from .importers import read_features  # the officer's files: CRS and encoding detection
+
+    return read_features(Path(path), kind="polygon")
+
+
+def production_areas_frame(products: dict[str, Product], admin: AdminLayers) -> gpd.GeoDataFrame:
+    """The ``production-areas`` layer: one feature per product, with status and completeness."""
+    records, geoms = [], []
+    for product in products.values():
+        resolved = resolve(product, admin)
+        records.append(
+            {
+                "product_id": product.id,
+                "name": product.name["vi"],
+                "name_en": product.name["en"],
+                "mark_kind": product.mark_kind,
+                "status": product.status,
+                "complete": resolved.is_complete,
+                "unresolved": "; ".join(p.unresolved for p in resolved.unresolved),
+                "area_ha": round(resolved.area_ha, 2),
+                "perimeter_m": round(resolved.perimeter_m, 1),
+                "communes_2025": "; ".join(sorted(resolved.former_rows["commune_2025"].unique())),
+            }
+        )
+        geoms.append(resolved.geometry)
+    return gpd.GeoDataFrame(records, geometry=geoms, crs=STORE_CRS)
