@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from . import STORE_CRS, layers
+from .legal_basis import COMMUNES_2025 as LEGAL_BASIS_COMMUNES, FORMER_UNITS as LEGAL_BASIS_FORMER
 from .products import Product
 
 WHOLE = {"vi": "toàn bộ", "en": "wholly"}
@@ -53,6 +54,8 @@ class Piece:
     method: str
     geometry: shapely.Geometry | None
     unresolved: str | None = None
+    #: The legal basis of the boundaries this piece follows (domain.md §4: keep it with the area).
+    legal_basis: tuple[str, ...] = ()
 
     @property
     def area_ha(self) -> float:
@@ -82,6 +85,10 @@ class ResolvedArea:
     @property
     def perimeter_m(self) -> float:
         return 0.0 if self.geometry is None else self.geometry.length
+
+    @property
+    def legal_basis(self) -> list[str]:
+        return sorted({basis for piece in self.pieces for basis in piece.legal_basis})
 
     def frame(self) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(
@@ -120,7 +127,8 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
 
     for code in sorted(whole_2025):
         pieces.append(Piece(code, communes.at[code, "full_name"], tuple(sorted(former.index[former["new_code"] == code])),
-                            "toàn bộ xã 2025 / whole 2025 commune", communes.at[code, "geometry"]))
+                            "toàn bộ xã 2025 / whole 2025 commune", communes.at[code, "geometry"],
+                            legal_basis=(LEGAL_BASIS_COMMUNES,)))
 
     by_commune = former.loc[sorted(requested_former)].groupby("new_code")
     for code, chosen in by_commune:
@@ -132,7 +140,8 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
         name = communes.at[code, "full_name"]
         if chosen_codes == set(all_in_commune.index):
             pieces.append(Piece(code, name, tuple(sorted(chosen_codes)),
-                                "các xã cũ hợp thành toàn bộ xã 2025 / former communes making the whole 2025 commune", geom))
+                                "các xã cũ hợp thành toàn bộ xã 2025 / former communes making the whole 2025 commune", geom,
+                                legal_basis=(LEGAL_BASIS_COMMUNES,)))
             continue
         districts = set(chosen["former_district_code"])
         in_those = set(all_in_commune.index[all_in_commune["former_district_code"].isin(districts)])
@@ -143,14 +152,16 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
             labels = ", ".join(sorted(chosen["former_district"].unique()))
             pieces.append(Piece(code, name, tuple(sorted(chosen_codes)),
                                 f"xã 2025 cắt theo ranh giới {labels} / 2025 commune cut by the former district outline",
-                                shapely.intersection(geom, outline)))
+                                shapely.intersection(geom, outline),
+                                legal_basis=(LEGAL_BASIS_COMMUNES, f"{labels}: {LEGAL_BASIS_FORMER}")))
             continue
         for old_code in sorted(chosen_codes):
             old_name = former.at[old_code, "full_name"]
             if boundaries is not None and old_code in boundaries.index:
                 pieces.append(Piece(code, name, (old_code,),
                                     "ranh giới xã cũ do người dùng cung cấp / user-supplied former-commune boundary",
-                                    shapely.intersection(geom, boundaries.at[old_code, "geometry"])))
+                                    shapely.intersection(geom, boundaries.at[old_code, "geometry"]),
+                                    legal_basis=(LEGAL_BASIS_COMMUNES, f"{Path(spec.former_commune_boundaries).name}")))
             else:
                 pieces.append(Piece(code, name, (old_code,), "chưa xác định / unresolved", None,
                                     unresolved=(f"cần ranh giới xã cũ {old_name} ({old_code}) / needs the boundary of "
@@ -158,7 +169,8 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
 
     for path in spec.files:
         for geom in _read_polygon_file(path, messages):
-            pieces.append(Piece(None, None, (), f"tệp / file {Path(path).name}", geom))
+            pieces.append(Piece(None, None, (), f"tệp / file {Path(path).name}", geom,
+                                legal_basis=(f"tệp của cán bộ / officer's file {Path(path).name}",)))
 
     for piece in pieces:
         if piece.unresolved:
@@ -266,6 +278,7 @@ def production_areas_frame(products: dict[str, Product], admin: AdminLayers) -> 
                 "area_ha": round(resolved.area_ha, 2),
                 "perimeter_m": round(resolved.perimeter_m, 1),
                 "communes_2025": "; ".join(sorted(resolved.former_rows["commune_2025"].unique())),
+                "legal_basis": "; ".join(resolved.legal_basis),
             }
         )
         geoms.append(resolved.geometry)

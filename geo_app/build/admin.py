@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
-from .. import STORE_CRS
+from .. import STORE_CRS, legal_basis
 from ..names import normalise_unit_name, split_name_list
 
 log = logging.getLogger(__name__)
@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 NEW_PROVINCE_CODE = "15"
 #: Pre-2025 provinces merged into the new Lào Cai: old Lào Cai (10) and old Yên Bái (15).
 FORMER_PROVINCES = {"10": "Lào Cai", "15": "Yên Bái"}
-LEGAL_BASIS_COMMUNES = "Nghị quyết 1673/NQ-UBTVQH15 ngày 16/06/2025 (hiệu lực 01/07/2025)"
-LEGAL_BASIS_PROVINCE = "Nghị quyết 202/2025/QH15 (hiệu lực 01/07/2025)"
-LEGAL_BASIS_FORMER = "Ranh giới trước 01/07/2025 / boundary before 1 July 2025"
+LEGAL_BASIS_COMMUNES = legal_basis.COMMUNES_2025
+LEGAL_BASIS_PROVINCE = legal_basis.PROVINCE_2025
+LEGAL_BASIS_FORMER = legal_basis.FORMER_UNITS
 
 
 class BuildCheckError(RuntimeError):
