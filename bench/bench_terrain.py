@@ -1,0 +1,146 @@
+"""Terrain + groundwater-potential benchmark on a 4 000 × 4 000 DEM, against xarray-spatial.
+
+    .venv/bin/python bench/bench_terrain.py [--size 4000] [--skip-peer]
+
+Each implementation runs in its own child process so its peak memory (ru_maxrss) is its own. The
+peer, xarray-spatial ≥ 0.10 (its hydrology module needs Python ≥ 3.12), runs in a venv of its own,
+created on first use at $XRS_VENV (default /tmp/xrs-venv) with ``PYENV_VERSION=3.12.1 python3.12``.
+Both read the same synthetic DEM (.npy) and run the same steps: fill, D8 direction, accumulation,
+slope + TWI. numba compilation is excluded by a warm-up on a small grid, for both. Not part of
+``make test``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+OURS = r'''
+import json, resource, sys, time
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+from geo_app import terrain
+from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
+
+def steps(z, cell, timed):
+    t = {}
+    def run(name, f):
+        t0 = time.perf_counter(); out = f(); t[name] = time.perf_counter() - t0; return out
+    filled = run("fill", lambda: terrain.fill_depressions(z, epsilon=True))
+    d8 = run("d8", lambda: terrain.flow_direction_d8(filled, cell))
+    del filled
+    acc = run("accumulation", lambda: terrain.flow_accumulation(d8))
+    slope = run("slope", lambda: terrain.slope(z, cell))
+    twi = run("twi", lambda: terrain.twi(acc, slope, cell))
+    if not timed:
+        return t
+    # the rest of the potential model: streams, drainage density, reclass, AHP overlay, 5 classes
+    def potential():
+        streams = terrain.stream_network(acc, cell)
+        dd = terrain.drainage_density(streams, d8, cell)
+        ahp, _ = load_ahp(DEFAULT_AHP); tables = load_reclass(DEFAULT_RECLASS)
+        w = renormalise(ahp, ["slope", "twi", "drainage_density"])
+        index = np.zeros(z.shape, np.float32)
+        for name, arr in (("slope", slope), ("twi", twi), ("drainage_density", dd)):
+            index += np.float32(w[name]) * tables[name].apply(arr)
+        return classify(index, np.ones(z.shape, bool))
+    run("potential (streams, density, reclass, overlay, classes)", potential)
+    return t
+
+z = np.load(sys.argv[1]).astype(np.float32)
+steps(z[:64, :64].copy(), 30.0, False)  # compile (cached) outside the timing
+t = steps(z, 30.0, True)
+print(json.dumps({"times": t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+PEER = r'''
+import json, resource, sys, time
+import numpy as np, xarray as xr
+from xrspatial import slope as xslope
+from xrspatial.hydro import fill_d8, flow_direction_d8, flow_accumulation_d8, twi_d8
+
+def steps(z):
+    t = {}
+    def run(name, f):
+        t0 = time.perf_counter(); out = f(); t[name] = time.perf_counter() - t0; return out
+    n = z.shape
+    agg = xr.DataArray(z, dims=("y", "x"), coords={"y": np.arange(n[0])[::-1] * 30.0, "x": np.arange(n[1]) * 30.0})
+    filled = run("fill", lambda: fill_d8(agg))
+    fd = run("d8", lambda: flow_direction_d8(filled))
+    del filled
+    acc = run("accumulation", lambda: flow_accumulation_d8(fd))
+    s = run("slope", lambda: xslope(agg))
+    run("twi", lambda: twi_d8(acc, s))
+    return t
+
+z = np.load(sys.argv[1]).astype(np.float32)
+steps(z[:64, :64].copy())
+t = steps(z)
+import xrspatial
+print(json.dumps({"times": t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "version": xrspatial.__version__}))
+'''
+
+
+def synthetic_dem(n: int, path: Path) -> None:
+    """Rolling relief with many closed depressions (sums of sines + seeded noise), float32."""
+    import numpy as np
+
+    rng = np.random.default_rng(42)
+    r, c = np.mgrid[0:n, 0:n].astype(np.float32)
+    z = 1500 + 300 * np.sin(r / 310.0) * np.cos(c / 270.0) + 80 * np.sin(r / 37.0 + c / 53.0)
+    z += 0.004 * (r + c) + rng.normal(0, 2.0, (n, n)).astype(np.float32)
+    np.save(path, z.astype(np.float32))
+
+
+def peer_python() -> Path:
+    venv = Path(os.environ.get("XRS_VENV", "/tmp/xrs-venv"))
+    py = venv / "bin" / "python"
+    if not py.exists():
+        env = dict(os.environ, PYENV_VERSION="3.12.1")
+        subprocess.run(["python3.12", "-m", "venv", str(venv)], check=True, env=env)
+    probe = subprocess.run([str(py), "-c", "import xrspatial.hydro"], capture_output=True)
+    if probe.returncode != 0:
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "xarray-spatial>=0.10"], check=True)
+    return py
+
+
+def run(python: str, script: str, dem: Path) -> dict:
+    out = subprocess.run([python, "-c", script, str(dem)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=4000)
+    ap.add_argument("--skip-peer", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        dem = Path(tmp) / "dem.npy"
+        synthetic_dem(args.size, dem)
+        ours = run(sys.executable, OURS, dem)
+        peer = None if args.skip_peer else run(str(peer_python()), PEER, dem)
+    print(f"DEM {args.size} × {args.size} (float32), cpus={os.cpu_count()}")
+    print(f"{'step':<58}{'geo_app s':>10}{'xrspatial s':>13}")
+    for step, sec in ours["times"].items():
+        other = peer["times"].get(step) if peer else None
+        print(f"{step:<58}{sec:>10.2f}{(f'{other:.2f}' if other is not None else '—'):>13}")
+    core = ["fill", "d8", "accumulation", "slope", "twi"]
+    tot = sum(ours["times"][k] for k in core)
+    ptot = f"{sum(peer['times'][k] for k in core):.2f}" if peer else "—"
+    pmem = f"{peer['peak_rss_mb']:.0f}" if peer else "—"
+    print(f"{'total fill+D8+accumulation+slope+TWI':<58}{tot:>10.2f}{ptot:>13}")
+    print(f"{'peak memory (RSS, MB)':<58}{ours['peak_rss_mb']:>10.0f}{pmem:>13}")
+    if peer:
+        print(f"xarray-spatial {peer['version']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Groundwater: AHP weights, reclass tables, the potential model, and the level surface.
+
+::
+
+    from geo_app import groundwater
+    result = groundwater.groundwater_potential("dem.tif", out_dir="out/", springs="springs.gpkg")
+    result.provenance["ahp"]["CR"], result.auc, result.commune_areas
+"""
+from .ahp import AhpError, AhpResult, ahp_weights, load_ahp, renormalise
+from .level import LevelError, LevelSurface, aquifer_units, interpolate_level
+from .potential import (
+    CLASS_NAMES,
+    DEFAULT_AHP,
+    DEFAULT_RECLASS,
+    PotentialError,
+    PotentialResult,
+    classify,
+    commune_class_areas,
+    default_extent,
+    groundwater_potential,
+    roc_auc,
+)
+from .reclass import ReclassError, ReclassTable, load_reclass, parse_tables
+
+__all__ = [
+    "AhpError", "AhpResult", "CLASS_NAMES", "DEFAULT_AHP", "DEFAULT_RECLASS", "LevelError", "LevelSurface",
+    "PotentialError", "PotentialResult", "ReclassError", "ReclassTable", "ahp_weights", "aquifer_units", "classify",
+    "commune_class_areas", "default_extent", "groundwater_potential", "interpolate_level", "load_ahp",
+    "load_reclass", "parse_tables", "renormalise", "roc_auc",
+]

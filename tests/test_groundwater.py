@@ -1,0 +1,241 @@
+"""Groundwater: AHP (Saaty's published examples), reclass tables, the potential model end to end on
+a DEM the test makes, level interpolation, and bad input (clear message, nothing overwritten)."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import yaml
+from affine import Affine
+from shapely.geometry import LineString, Point, box
+
+from geo_app import groundwater as gw
+from geo_app.groundwater import AhpError, ReclassError
+from geo_app.terrain import DemError
+
+# Saaty (1990), "How to make a decision: the Analytic Hierarchy Process", EJOR 48:9-26, house example.
+SAATY_CRITERIA = [
+    [1, 5, 3, 7, 6, 6, "1/3", "1/4"],
+    ["1/5", 1, "1/3", 5, 3, 3, "1/5", "1/7"],
+    ["1/3", 3, 1, 6, 3, 4, 6, "1/5"],
+    ["1/7", "1/5", "1/6", 1, "1/3", "1/4", "1/7", "1/8"],
+    ["1/6", "1/3", "1/3", 3, 1, "1/2", "1/5", "1/6"],
+    ["1/6", "1/3", "1/4", 4, 2, 1, "1/5", "1/6"],
+    [3, 5, "1/6", 7, 5, 5, 1, "1/2"],
+    [4, 7, 5, 8, 6, 6, 2, 1],
+]
+SAATY_YARD = [[1, 5, 4], ["1/5", 1, "1/3"], ["1/4", 3, 1]]
+SAATY_FINANCING = [[1, "1/7", "1/5"], [7, 1, 3], [5, "1/3", 1]]
+
+
+def test_saaty_consistent_examples_give_the_published_weights():
+    yard = gw.ahp_weights(SAATY_YARD, ["A", "B", "C"])
+    assert yard.lambda_max == pytest.approx(3.086, abs=1e-3)
+    assert yard.cr == pytest.approx(0.074, abs=1e-3)
+    assert yard.weights == pytest.approx((0.674, 0.101, 0.226), abs=1e-3)
+    fin = gw.ahp_weights(SAATY_FINANCING)
+    assert fin.lambda_max == pytest.approx(3.065, abs=1e-3)
+    assert fin.weights == pytest.approx((0.072, 0.649, 0.279), abs=1e-3)
+
+
+def test_saaty_inconsistent_criteria_matrix_is_refused_with_its_numbers():
+    # published: λmax = 9.669, CI = 0.238, CR = 0.169
+    with pytest.raises(AhpError) as err:
+        gw.ahp_weights(SAATY_CRITERIA)
+    msg = str(err.value)
+    assert "CR = 0.169 ≥ 0.10" in msg and "λmax = 9.669" in msg and "CI = 0.238" in msg and "RI = 1.41" in msg
+    assert "consistency ratio" in msg
+    # accepted when the user deliberately raises the limit, with the same figures
+    res = gw.ahp_weights(SAATY_CRITERIA, cr_limit=0.2)
+    assert res.weights == pytest.approx((0.173, 0.054, 0.188, 0.018, 0.031, 0.036, 0.167, 0.333), abs=1e-3)
+
+
+def test_bad_matrices_are_refused_clearly():
+    with pytest.raises(AhpError, match="không nghịch đảo.*not reciprocal"):
+        gw.ahp_weights([[1, 3], [3, 1]], ["slope", "twi"])
+    with pytest.raises(AhpError, match=r"suy biến.*\[slope, twi\] = 0.0.*singular"):
+        gw.ahp_weights([[1, 0], [0, 1]], ["slope", "twi"])
+    with pytest.raises(AhpError, match="vuông.*square"):
+        gw.ahp_weights([[1, 2, 3], [0.5, 1, 1]])
+    with pytest.raises(AhpError, match="Đường chéo"):
+        gw.ahp_weights([[2, 1], [1, 1]])
+
+
+def test_default_files_are_valid_and_marked_open():
+    res, raw = gw.load_ahp(gw.DEFAULT_AHP)
+    assert raw["status"] == "open" and res.cr < 0.10
+    assert sum(res.weights) == pytest.approx(1.0)
+    tables = gw.load_reclass(gw.DEFAULT_RECLASS)
+    assert set(res.factors) <= set(tables)
+
+
+def test_renormalise_drops_missing_factors():
+    res = gw.ahp_weights(SAATY_YARD, ["lithology", "slope", "twi"])
+    w = gw.renormalise(res, ["slope", "twi"])
+    assert sum(w.values()) == pytest.approx(1.0)
+    assert w["slope"] / w["twi"] == pytest.approx(res.weights[1] / res.weights[2])
+
+
+def test_reclass_gap_and_uncovered_values_name_factor_and_range():
+    with pytest.raises(ReclassError, match=r"'slope'.*thiếu khoảng \[15, 20\).*misses the value range"):
+        gw.parse_tables({"factors": {"slope": {"ranges": [[0, 15, 5], [20, 90, 1]]}}})
+    table = gw.parse_tables({"factors": {"twi": {"ranges": [[0, 5, 1], [5, 10, 5]]}}})["twi"]
+    with pytest.raises(ReclassError, match=r"'twi'.*giá trị 12–14.*fall in no range"):
+        table.apply(np.array([1.0, 12.0, 14.0, np.nan], dtype=np.float32))
+    litho = gw.parse_tables({"factors": {"lithology": {"classes": {1: {"score": 5}, 2: 3}}}})["lithology"]
+    np.testing.assert_array_equal(litho.apply(np.array([1.0, 2.0, np.nan])), [5, 3, np.nan])
+    with pytest.raises(ReclassError, match=r"'lithology'.*mã 7"):
+        litho.apply(np.array([1.0, 7.0]))
+
+
+def test_roc_auc_against_known_values():
+    assert gw.roc_auc([3, 4], [1, 2]) == 1.0
+    assert gw.roc_auc([1, 2], [3, 4]) == 0.0
+    assert gw.roc_auc([2], [2]) == 0.5
+    # hand count: pairs (pos > neg) for pos = [0.8, 0.4], neg = [0.1, 0.4, 0.6] → (3 + 1 + 0.5) / 6
+    assert gw.roc_auc([0.8, 0.4], [0.1, 0.4, 0.6]) == pytest.approx(4.5 / 6)
+
+
+# --------------------------------------------------------------------------------------- the model
+
+ORIGIN_X, ORIGIN_Y, CELL = 399990.0, 2475000.0, 30.0
+
+
+def _dem_file(path, rows=90, cols=110, hole=False):
+    r, c = np.mgrid[0:rows, 0:cols]
+    z = (1500 + 6 * np.hypot(r - 45, c - 55) + 30 * np.sin(c / 7.0) * np.cos(r / 5.0)).astype(np.float32)
+    if hole:
+        z[40:43, 50:53] = -9999
+    with rasterio.open(path, "w", driver="GTiff", height=rows, width=cols, count=1, dtype="float32",
+                       crs="EPSG:9208", transform=Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y), nodata=-9999) as dst:
+        dst.write(z, 1)
+    return path
+
+
+def _springs():
+    pts = [Point(ORIGIN_X + CELL * (c + 0.5), ORIGIN_Y - CELL * (r + 0.5)) for r, c in [(10, 10), (45, 55), (80, 20), (30, 100)]]
+    return gpd.GeoDataFrame({"kind": ["spring"] * 4}, geometry=pts, crs="EPSG:9208")
+
+
+def _communes():
+    return gpd.GeoDataFrame({"code": ["A", "B"], "full_name": ["Xã A", "Xã B"]},
+                            geometry=[box(ORIGIN_X, ORIGIN_Y - 2700, ORIGIN_X + 1500, ORIGIN_Y),
+                                      box(ORIGIN_X + 1500, ORIGIN_Y - 2700, ORIGIN_X + 3300, ORIGIN_Y)], crs="EPSG:9208")
+
+
+def _run(tmp_path, out, **kw):
+    kw.setdefault("springs", _springs())
+    kw.setdefault("communes", _communes())
+    return gw.groundwater_potential(_dem_file(tmp_path / "dem.tif", hole=kw.pop("hole", False)), out_dir=out,
+                                    extent=(ORIGIN_X, ORIGIN_Y - 2700, ORIGIN_X + 3300, ORIGIN_Y), **kw)
+
+
+def test_potential_end_to_end_outputs_provenance_and_areas(tmp_path):
+    lines = gpd.GeoDataFrame(geometry=[LineString([(400100, 2474900), (403000, 2472400)])], crs="EPSG:9208")
+    rain = np.full((90, 110), 2800.0, dtype=np.float32)
+    res = _run(tmp_path, tmp_path / "out", lineaments=lines, factors={"rainfall": rain})
+    assert set(res.weights) == {"slope", "drainage_density", "twi", "lineament_density", "rainfall"}
+    assert sum(res.weights.values()) == pytest.approx(1.0)
+    assert res.dropped == ["lithology", "land_use", "soil"]
+    assert any("dropped for lack of data: lithology, land_use, soil" in n for n in res.provenance["notes"])
+    assert set(np.unique(res.classes)) == {1, 2, 3, 4, 5}
+    assert 0.0 <= res.auc <= 1.0
+    # class areas per commune add up to the study area
+    total_ha = res.commune_areas["area_ha"].sum()
+    assert total_ha == pytest.approx(90 * 110 * 0.09, rel=1e-6)
+    assert set(res.commune_areas["commune_code"]) == {"A", "B"}
+    with rasterio.open(res.files["potential_index.tif"]) as src:
+        assert src.crs.to_epsg() == 9208 and src.profile["tiled"]
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        prov = json.loads(src.tags()["provenance"])
+    assert prov["ahp"]["CR"] == pytest.approx(res.ahp.cr, abs=1e-6)
+    assert prov["software"].startswith("geo-app ")
+    assert len(prov["inputs_sha256"]["dem:dem.tif"]) == 64
+    classes = gpd.read_file(res.files["potential_classes.gpkg"], layer="potential_classes")
+    assert list(classes["class"]) == [1, 2, 3, 4, 5]
+    assert classes.crs.to_epsg() == 9208
+    assert classes["class_name"].iloc[-1] == "rất cao / very high"
+    prov_table = gpd.read_file(res.files["potential_classes.gpkg"], layer="provenance")
+    assert "weights_used" in set(prov_table["key"])
+
+
+def test_identical_inputs_give_byte_identical_outputs(tmp_path):
+    def digests(out):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+
+    _run(tmp_path, tmp_path / "a")
+    _run(tmp_path, tmp_path / "b")
+    assert digests(tmp_path / "a") == digests(tmp_path / "b")
+
+
+def test_bad_inputs_leave_earlier_outputs_untouched(tmp_path):
+    out = tmp_path / "out"
+    _run(tmp_path, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad_ahp = tmp_path / "ahp.yaml"
+    bad_ahp.write_text(yaml.safe_dump({"factors": ["slope", "twi", "drainage_density"],
+                                       "matrix": [[1, 9, "1/9"], ["1/9", 1, 9], [9, "1/9", 1]]}))
+    with pytest.raises(AhpError, match="CR = .* ≥ 0.10"):
+        _run(tmp_path, out, ahp=bad_ahp)
+    bad_reclass = tmp_path / "reclass.yaml"
+    tables = yaml.safe_load(gw.DEFAULT_RECLASS.read_text(encoding="utf-8"))
+    tables["factors"]["slope"]["ranges"] = [[0, 5, 5], [5, 15, 4]]  # nothing above 15°
+    bad_reclass.write_text(yaml.safe_dump(tables, allow_unicode=True))
+    with pytest.raises(ReclassError, match="'slope'.*fall in no range"):
+        _run(tmp_path, out, reclass=bad_reclass)
+    with pytest.raises(DemError, match="outside the DEM"):
+        gw.groundwater_potential(_dem_file(tmp_path / "dem.tif"), out_dir=out, extent=(0, 0, 1000, 1000))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".groundwater-*"))  # no temporary left behind
+
+
+def test_nodata_hole_is_filled_and_reported(tmp_path):
+    res = _run(tmp_path, None, hole=True)
+    assert any("filled 9 nodata cells" in n for n in res.provenance["notes"])
+    assert not np.isnan(res.index).any()
+
+
+def test_default_extent_is_former_sa_pa_town(store_home):
+    bounds, geom = gw.default_extent()
+    assert geom.area / 1e6 == pytest.approx(680, rel=0.25)  # thị xã Sa Pa ≈ 680 km²
+    # the check point of domain.md §2 (Sa Pa) lies within
+    assert bounds[0] < 406447 < bounds[2] and bounds[1] < 2471192 < bounds[3]
+
+
+def test_level_surface_idw_with_leave_one_out(tmp_path):
+    # wells on a plane: level = 0.01·x; IDW of a plane is not exact, but LOO error stays small
+    rng = np.random.default_rng(1)
+    xs = ORIGIN_X + rng.uniform(0, 3000, 25)
+    ys = ORIGIN_Y - rng.uniform(0, 3000, 25)
+    wells = gpd.GeoDataFrame({"level_m": 0.01 * (xs - ORIGIN_X)}, geometry=[Point(x, y) for x, y in zip(xs, ys)],
+                             crs="EPSG:9208")
+    wells.loc[3, "level_m"] = np.nan  # no level: ignored
+    surf = gw.interpolate_level(wells, Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y), (100, 100))
+    assert surf.n_wells == 24 and surf.residuals.shape == (24,)
+    assert 0 < surf.loo_rmse < 6 and surf.loo_mae <= surf.loo_rmse
+    assert surf.array.dtype == np.float32 and 0 <= surf.array.min() and surf.array.max() <= 30
+    with pytest.raises(gw.LevelError, match="ít nhất 3 giếng.*at least 3"):
+        gw.interpolate_level(wells.iloc[:2], Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y), (10, 10))
+
+
+def test_cli_groundwater(tmp_path):
+    from click.testing import CliRunner
+
+    from geo_app.cli import main
+
+    springs = tmp_path / "springs.gpkg"
+    _springs().to_file(springs)
+    dem = _dem_file(tmp_path / "dem.tif")
+    out = tmp_path / "cli-out"
+    args = ["groundwater", "--dem", str(dem), "--extent", f"{ORIGIN_X},{ORIGIN_Y - 2700},{ORIGIN_X + 3300},{ORIGIN_Y}",
+            "--springs", str(springs), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "CR = 0.010" in result.output and "ROC AUC" in result.output
+    assert (out / "potential_class.tif").exists()
+    bad = CliRunner().invoke(main, args[:-2] + ["--extent", "1,2,3", "--out", str(out)])
+    assert bad.exit_code != 0 and "--extent" in bad.output

@@ -1,0 +1,212 @@
+"""Terrain algorithms on analytic surfaces, and DEM reading with bad input (data made here)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from geo_app import terrain
+from geo_app.terrain import DemError
+
+CELL = 30.0
+# A grid origin near Sa Pa in EPSG:9208 (multiples of 30 m).
+ORIGIN = Affine(CELL, 0, 399990.0, 0, -CELL, 2475000.0)
+
+
+def _plane(rows=40, cols=50, gx=0.3, gy=-0.4):
+    r, c = np.mgrid[0:rows, 0:cols]
+    # Elevation rises gx m per m eastwards and gy m per m southwards.
+    return (1500.0 + gx * CELL * c + gy * CELL * r).astype(np.float32)
+
+
+def test_slope_of_a_tilted_plane_is_exact_everywhere_including_edges():
+    dem = _plane()
+    expected = np.degrees(np.arctan(np.hypot(0.3, 0.4)))
+    got = terrain.slope(dem, CELL)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+
+
+def test_slope_with_rectangular_cells_and_a_hole():
+    dem = _plane(gx=0.1, gy=0.0)
+    dem[10:13, 10:13] = np.nan
+    got = terrain.slope(dem, (CELL, CELL))
+    assert np.isnan(got[11, 11])
+    np.testing.assert_allclose(got[~np.isnan(dem)], np.degrees(np.arctan(0.1)), atol=1e-3)
+
+
+def test_a_pit_is_filled_to_its_spill_level_and_nothing_else_changes():
+    dem = _plane()
+    dem[20, 20] -= 50.0
+    filled = terrain.fill_depressions(dem)
+    spill = min(dem[19:22, 19:22].ravel()[[0, 1, 2, 3, 5, 6, 7, 8]])
+    assert filled[20, 20] == pytest.approx(spill)
+    other = np.ones(dem.shape, bool)
+    other[20, 20] = False
+    np.testing.assert_array_equal(filled[other], dem[other])
+
+
+def _bowl(n=41):
+    r, c = np.mgrid[0:n, 0:n]
+    z = (((r - n // 2) ** 2 + (c - n // 2) ** 2) * 0.5 + 1000.0).astype(np.float32)
+    z[0, :] = z[-1, :] = z[:, 0] = z[:, -1] = 2000.0
+    z[0, n // 2] = 900.0  # the only outlet, on the rim
+    return z
+
+
+def test_all_the_flow_of_a_bowl_reaches_its_single_outlet():
+    z = _bowl()
+    filled = terrain.fill_depressions(z, epsilon=True)
+    d8 = terrain.flow_direction_d8(filled, CELL)
+    acc = terrain.flow_accumulation(d8)
+    assert acc.dtype == np.uint32
+    assert acc[0, z.shape[1] // 2] == z.size
+    # every cell but the outlet has a direction
+    assert (d8 == 0).sum() == 1
+
+
+def test_a_cone_drains_radially_to_its_rim_and_every_cell_is_counted_once():
+    n = 31
+    r, c = np.mgrid[0:n, 0:n]
+    z = (2000.0 - 10.0 * np.hypot(r - 15, c - 15)).astype(np.float32)
+    filled = terrain.fill_depressions(z, epsilon=True)
+    np.testing.assert_array_equal(filled, z)  # a cone has no depression
+    d8 = terrain.flow_direction_d8(filled, CELL)
+    acc = terrain.flow_accumulation(d8)
+    outlets = d8 == 0
+    assert outlets[15, 15] == np.False_
+    # only rim cells are outlets, and together they receive the whole cone
+    assert not outlets[1:-1, 1:-1].any()
+    assert acc[outlets].sum() == n * n
+    # east of the peak, flow goes east (code 1)
+    assert (d8[15, 16:-1] == 1).all()
+
+
+def test_flat_areas_drain_after_epsilon_fill():
+    z = np.full((20, 20), 100.0, dtype=np.float32)
+    z[0, 5] = 50.0
+    filled = terrain.fill_depressions(z, epsilon=True)
+    d8 = terrain.flow_direction_d8(filled, CELL)
+    acc = terrain.flow_accumulation(d8)
+    # rim cells lower than nothing can be outlets; the interior must all drain somewhere
+    assert not (d8[1:-1, 1:-1] == 0).any()
+    assert acc.max() > 100
+
+
+def test_nodata_cells_act_as_outlets_and_stay_nodata():
+    z = _bowl()
+    z[20, 20] = np.nan  # a hole in the bottom of the bowl
+    filled = terrain.fill_depressions(z, epsilon=True)
+    assert np.isnan(filled[20, 20])
+    acc = terrain.flow_accumulation(terrain.flow_direction_d8(filled, CELL), ~np.isnan(z))
+    assert acc[20, 20] == 0
+    assert acc.sum() >= z.size - 1
+
+
+def test_twi_streams_and_drainage_density():
+    z = _bowl()
+    filled = terrain.fill_depressions(z, epsilon=True)
+    d8 = terrain.flow_direction_d8(filled, CELL)
+    acc = terrain.flow_accumulation(d8)
+    slp = terrain.slope(z, CELL)
+    wet = terrain.twi(acc, slp, CELL)
+    assert wet.dtype == np.float32 and np.isfinite(wet).all()
+    # wetter where more area drains in, on the same slope
+    assert wet[0, 20] > wet[5, 5]
+    streams = terrain.stream_network(acc, CELL, threshold_m2=20 * CELL * CELL)
+    assert streams[0, 20] == 1 and streams.sum() < z.size / 2
+    dd = terrain.drainage_density(streams, d8, CELL, radius_m=300)
+    assert dd.dtype == np.float32 and np.nanmax(dd) > 0
+
+
+def test_lineament_density_of_one_straight_line():
+    from shapely.geometry import LineString
+
+    shape = (40, 40)
+    dem = terrain.Dem(np.zeros(shape, np.float32), ORIGIN, rasterio.crs.CRS.from_epsg(9208))
+    x0, y0 = ORIGIN.c, ORIGIN.f
+    line = LineString([(x0, y0 - 600 - 15), (x0 + 1200, y0 - 600 - 15)])  # 1.2 km along row 20
+    length = terrain.rasterize_line_length([line], ORIGIN, shape)
+    assert length.sum() == pytest.approx(1200, rel=1e-5)
+    assert length[20].sum() == pytest.approx(1200, rel=1e-5)
+    dens = terrain.lineament_density([line], dem, radius_m=150)  # an 11×11-cell (330 m) window
+    # in the middle of the line: 330 m of line in 0.33 km × 0.33 km → 1/0.33 km/km²
+    assert dens[20, 20] == pytest.approx(0.33 / 0.33 ** 2, rel=1e-3)
+
+
+def test_accumulation_refuses_a_cycle():
+    d8 = np.zeros((3, 3), np.uint8)
+    d8[1, 0] = 1   # → east
+    d8[1, 1] = 16  # → west
+    with pytest.raises(ValueError, match="vòng lặp|cycle"):
+        terrain.flow_accumulation(d8)
+
+
+# ----------------------------------------------------------------------------------------- DEM files
+
+def _write(path, array, crs="EPSG:9208", transform=ORIGIN, nodata=-9999.0):
+    profile = dict(driver="GTiff", height=array.shape[0], width=array.shape[1], count=1, dtype="float32",
+                   transform=transform, nodata=nodata)
+    if crs:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.where(np.isnan(array), nodata, array).astype(np.float32), 1)
+    return path
+
+
+def test_read_dem_reprojects_from_lon_lat_to_the_store_grid(tmp_path):
+    # 0.05° square round Sa Pa in geographic WGS 84, 0.0005° cells
+    tr = Affine(0.0005, 0, 103.82, 0, -0.0005, 22.36)
+    r, c = np.mgrid[0:100, 0:100]
+    path = _write(tmp_path / "geo.tif", (1500 + r + c).astype(np.float32), crs="EPSG:4326", transform=tr)
+    dem = terrain.read_dem(path)
+    assert dem.crs.to_epsg() == 9208 and dem.cellsize == (30.0, 30.0)
+    assert dem.transform.c % 30 == 0 and dem.transform.f % 30 == 0
+    # the check value of domain.md §2: lon 103.8437, lat 22.3364 → E ≈ 406 447, N ≈ 2 471 192
+    left, bottom, right, top = dem.bounds
+    assert left <= 406447 <= right and bottom <= 2471192 <= top
+    assert len(dem.sources[path.name]) == 64
+
+
+def test_dem_without_crs_is_refused(tmp_path):
+    path = _write(tmp_path / "nocrs.tif", _plane(), crs=None)
+    with pytest.raises(DemError, match="không có hệ tọa độ.*no CRS"):
+        terrain.read_dem(path)
+
+
+def test_dem_with_a_wrong_crs_is_refused(tmp_path):
+    # VN-2000 metres labelled as WGS 84 degrees
+    path = _write(tmp_path / "wrong.tif", _plane(), crs="EPSG:4326")
+    with pytest.raises(DemError, match="CRS is wrong"):
+        terrain.read_dem(path)
+    # metres labelled as another projected CRS land far from Vietnam
+    path = _write(tmp_path / "wrong2.tif", _plane(), crs="EPSG:32632")
+    with pytest.raises(DemError, match="outside Vietnam"):
+        terrain.read_dem(path)
+
+
+def test_extent_outside_the_dem_is_refused(tmp_path):
+    path = _write(tmp_path / "dem.tif", _plane())
+    with pytest.raises(DemError, match="ngoài DEM.*outside the DEM"):
+        terrain.read_dem(path, extent=(500000, 2400000, 501000, 2401000))
+
+
+def test_small_nodata_holes_are_filled_and_said_large_ones_refused(tmp_path):
+    dem = _plane(60, 60)
+    dem[30:33, 30:33] = np.nan
+    d = terrain.read_dem(_write(tmp_path / "holes.tif", dem))
+    filled = terrain.fill_holes(d)
+    assert not np.isnan(filled.array).any()
+    assert any("filled 9 nodata cells" in n for n in filled.notes)
+    assert filled.array[31, 31] == pytest.approx(_plane(60, 60)[31, 31], abs=10)
+    big = _plane(60, 60)
+    big[10:40, 10:40] = np.nan
+    d = terrain.read_dem(_write(tmp_path / "big.tif", big))
+    with pytest.raises(DemError, match=r"900 ô không có dữ liệu .*nodata cells"):
+        terrain.fill_holes(d)
+
+
+def test_terrain_analysis_validates_parameters():
+    with pytest.raises(ValueError, match="stream_threshold_m2"):
+        terrain.TerrainAnalysis(stream_threshold_m2=-1)
