@@ -107,9 +107,228 @@ def check(product_id: str, as_json: bool) -> None:
     if not report.ok:
         sys.exit(1)
 
+
+@main.command()
+@click.argument("product_id")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Thư mục hồ sơ (tạo mới hoặc thay thế) / dossier folder, created or replaced as a whole.")
+@click.option("--paper", default="A3", show_default=True, type=click.Choice(["A3", "A4"], case_sensitive=False),
+              help="Khổ giấy / paper size.")
+@click.option("--scale", default=None, type=int,
+              help="Mẫu số tỉ lệ, vd. 50000 / scale denominator (default: the largest standard scale that fits).")
+@click.option("--date", "date_iso", default=None, help="Ngày ghi trên bản đồ YYYY-MM-DD / date on the sheet (default: store build date).")
+@click.option("--agency", default=None, help="Đơn vị thành lập / producing agency.")
+def dossier(product_id: str, out_dir: str, paper: str, scale: int | None, date_iso: str | None, agency: str | None) -> None:
+    """Lập hồ sơ bản đồ khu vực địa lý / make the map dossier (sheet, annex, exports, manifest)."""
+    from .dossier import DEFAULT_AGENCY, DossierError, LayoutError, make_dossier
+    from .production_area import ResolutionError
+    from .products import ProductDefinitionError
+    from .store import StoreError
+
+    try:
+        result = make_dossier(product_id, out_dir, paper=paper.upper(), scale=scale, date=date_iso,
+                              agency=agency or DEFAULT_AGENCY)
+    except (KeyError, ValueError, DossierError, LayoutError, ProductDefinitionError, ResolutionError, StoreError) as exc:
+        raise UserFacingError(str(exc).strip("'\"")) from exc
+    click.echo(f"Hồ sơ / dossier {result.dossier_id}: {result.out_dir}")
+    click.echo(f"  {result.paper}, tỉ lệ / scale 1:{result.scale:,}".replace(",", " ")
+               + f", {result.area_ha:,.2f} ha, gói / package sha256 {result.package_hash[:12]}")
+    for name, digest in result.files.items():
+        click.echo(f"  {name:<26} {digest[:16]}")
+
+
 # --- web accounts (issue 4): users ---
 
+
+@main.group()
+def users() -> None:
+    """Tài khoản web / web accounts (viewer, officer, approver, admin)."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["viewer", "officer", "approver", "admin"]),
+              help="Vai trò / role.")
+@click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin / read the password from stdin.")
+def users_add(name: str, role: str, password_stdin: bool) -> None:
+    """Thêm tài khoản / add an account; the password is asked for (or read from stdin)."""
+    from . import accounts
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Mật khẩu / password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.add_user(name, role, password)
+    except accounts.AccountError as exc:
+        raise UserFacingError(str(exc)) from exc
+    click.echo(f"Đã tạo / created: {user.name} ({user.role}) in {accounts.db_path()}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Liệt kê tài khoản / list the accounts."""
+    from . import accounts
+
+    for user in accounts.list_users():
+        click.echo(f"{user.name:<24} {user.role:<9} {'' if user.active else '(disabled)'}")
+
+
+@users.command("passwd")
+@click.argument("name")
+def users_passwd(name: str) -> None:
+    """Đổi mật khẩu / set a new password (prompt or stdin)."""
+    from . import accounts
+
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Mật khẩu mới / new password", hide_input=True, confirmation_prompt=True)
+    try:
+        accounts.set_password(name, password)
+    except accounts.AccountError as exc:
+        raise UserFacingError(str(exc)) from exc
+    click.echo(f"Đã đổi mật khẩu / password changed: {name}")
+
+
 # --- water sources, terrain and groundwater (issue 5): water-sources, groundwater ---
+
+
+@main.group("water-sources")
+def water_sources_cmd() -> None:
+    """Nguồn nước karst / water-source inventory: import, QA, protection zones, balance."""
+
+
+def _import_failed_types():
+    from .importers import ImportFailed
+
+    return (ImportFailed, ValueError)
+
+
+@water_sources_cmd.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--crs", default=None, help="Hệ tọa độ nếu biết / the CRS if known (overrides the detection).")
+@click.option("--encoding", default=None, type=click.Choice(["UTF-8", "CP1258", "TCVN3", "VNI"]), help="Bảng mã / text encoding.")
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Ghi báo cáo QA (CSV) / write the QA report.")
+@click.option("--accept-errors", is_flag=True, help="Lưu kể cả khi QA có lỗi / save even when the QA finds errors.")
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không lưu / check only, save nothing.")
+def water_sources_import(files, crs, encoding, report_path, accept_errors, dry_run) -> None:
+    """Nhập danh mục nguồn nước / import the inventory, check it, and save it with its protection zones."""
+    from . import water_sources as ws
+
+    try:
+        inventory = ws.import_inventory(list(files), crs=crs, encoding=encoding)
+    except _import_failed_types() as exc:
+        raise UserFacingError(str(exc)) from exc
+    for message in inventory.messages:
+        click.echo(message)
+    report = ws.qa(inventory)
+    click.echo(report.summary())
+    for message in report.issues["message"]:
+        click.echo(f"  {message}")
+    if report_path:
+        click.echo(f"Báo cáo QA / QA report: {report.to_csv(report_path)}")
+    if dry_run:
+        return
+    if not report.ok and not accept_errors:
+        raise UserFacingError(
+            f"QA có {len(report.errors)} lỗi: chưa lưu gì (sửa tệp, hoặc dùng --accept-errors). / "
+            f"The QA found {len(report.errors)} errors: nothing saved (fix the file, or use --accept-errors).")
+    zones = ws.protection_zones(inventory.frame)
+    path = ws.save(inventory.frame, zones)
+    click.echo(f"Đã lưu {len(inventory.frame)} nguồn và {len(zones)} vùng bảo hộ vào {path} / "
+               f"saved {len(inventory.frame)} sources and {len(zones)} protection zones to {path}")
+
+
+@water_sources_cmd.command("qa")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Ghi báo cáo QA (CSV) / write the QA report.")
+def water_sources_qa(files, report_path) -> None:
+    """Kiểm tra danh mục (đã lưu, hoặc các tệp) / QA of the saved inventory, or of FILES."""
+    from . import water_sources as ws
+    from .store import StoreError
+
+    try:
+        target = ws.import_inventory(list(files)) if files else ws.load()
+    except StoreError as exc:
+        raise UserFacingError("Chưa có danh mục nguồn nước: chạy `geo-app water-sources import FILE`. / "
+                              "No inventory saved yet: run `geo-app water-sources import FILE`.") from exc
+    except _import_failed_types() as exc:
+        raise UserFacingError(str(exc)) from exc
+    report = ws.qa(target)
+    click.echo(report.summary())
+    for message in report.issues["message"]:
+        click.echo(f"  {message}")
+    if report_path:
+        click.echo(f"Báo cáo QA / QA report: {report.to_csv(report_path)}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@water_sources_cmd.command("balance")
+@click.option("--population", required=True, type=click.Path(dir_okay=False, exists=True), help="Bảng dân số theo xã / population per commune (CSV/XLSX).")
+@click.option("--norm", default=None, type=float, help="Định mức L/người/ngày / per-capita norm (default: layers/water/water_balance.yaml).")
+@click.option("--save/--no-save", default=True, help="Lưu lớp water-balance / save the water-balance layer.")
+def water_sources_balance(population, norm, save) -> None:
+    """Cân bằng nước mùa khô theo xã / dry-season water balance per 2025 commune."""
+    from . import water_sources as ws
+    from .store import StoreError
+
+    try:
+        balance = ws.water_balance(ws.load(), population, norm_l_per_day=norm)
+    except StoreError as exc:
+        raise UserFacingError(str(exc)) from exc
+    except ValueError as exc:
+        raise UserFacingError(str(exc)) from exc
+    shown = balance.frame[balance.frame["status"] != "no-population"]
+    for rec in shown.itertuples():
+        click.echo(f"{rec.full_name:<28} {rec.status:<6} cung/supply {rec.supply_dry_ls:8.2f} L/s  "
+                   f"cầu/demand {rec.demand_ls:8.2f} L/s")
+    for message in balance.messages:
+        click.echo(message)
+    if save:
+        click.echo(f"→ {ws.write_user_layers({'water-balance': balance.frame})}")
+
+@main.command()
+@click.option("--dem", "dem_path", required=True, type=click.Path(dir_okay=False), help="DEM GeoTIFF (có CRS / with a CRS).")
+@click.option("--extent", default=None, help="minx,miny,maxx,maxy (EPSG:9208); mặc định / default: thị xã Sa Pa (cũ), 088.")
+@click.option("--springs", default=None, type=click.Path(dir_okay=False), help="Điểm mạch lộ/giếng / springs and wells (ROC AUC).")
+@click.option("--lineaments", default=None, type=click.Path(dir_okay=False), help="Đường đứt gãy / lineament lines.")
+@click.option("--factor", "factor_opts", multiple=True, metavar="NAME=FILE", help="Raster yếu tố / factor raster, e.g. lithology=litho.tif.")
+@click.option("--ahp", default=None, type=click.Path(dir_okay=False), help="Ma trận AHP / AHP matrix YAML.")
+@click.option("--reclass", default=None, type=click.Path(dir_okay=False), help="Bảng phân loại / reclass YAML.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
+def groundwater(dem_path, extent, springs, lineaments, factor_opts, ahp, reclass, out_dir) -> None:
+    """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
+    from .groundwater import AhpError, PotentialError, ReclassError, groundwater_potential
+    from .terrain import DemError
+
+    try:
+        bbox = tuple(float(v) for v in extent.split(",")) if extent else None
+        if bbox is not None and len(bbox) != 4:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter("cần 4 số minx,miny,maxx,maxy / need four numbers", param_hint="--extent") from None
+    factors = {}
+    for item in factor_opts:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}': cần NAME=FILE / need NAME=FILE", param_hint="--factor")
+        factors[name.strip()] = path.strip()
+    try:
+        result = groundwater_potential(dem_path, out_dir=out_dir, extent=bbox, springs=springs, lineaments=lineaments,
+                                       factors=factors, ahp=ahp, reclass=reclass)
+    except (DemError, AhpError, ReclassError, PotentialError) as exc:
+        raise UserFacingError(f"{exc}\nKết quả cũ được giữ nguyên. / Earlier outputs are unchanged.") from exc
+    p = result.provenance
+    click.echo(f"AHP: λmax = {p['ahp']['lambda_max']:.3f}, CI = {p['ahp']['CI']:.3f}, CR = {p['ahp']['CR']:.3f}")
+    click.echo("Trọng số / weights: " + ", ".join(f"{k} {v:.3f}" for k, v in result.weights.items()))
+    if result.dropped:
+        click.echo("Bỏ yếu tố thiếu dữ liệu / dropped for lack of data: " + ", ".join(result.dropped))
+    if result.auc is not None:
+        click.echo(f"ROC AUC = {result.auc:.3f}")
+    for name, path in result.files.items():
+        click.echo(f"  {name:<24} {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

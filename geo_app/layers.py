@@ -16,12 +16,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import yaml
 from pyproj import Transformer
 
 from . import STORE_CRS
 from .config import settings
-from .store import count_features, read_layer
+from .store import StoreError, count_features, read_layer, table_name
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class LayerInfo:
     style: dict = field(default_factory=dict)
     legend: dict = field(default_factory=dict)
     label_field: str | None = None
+    #: "main": the built store; "user": the user's own layers (geo_app.water_sources.user_store)
+    store: str = "main"
 
     @property
     def is_spatial(self) -> bool:
@@ -58,6 +61,7 @@ def _catalogue(definitions: Path) -> dict[str, LayerInfo]:
             style=raw.get("style", {}),
             legend=raw.get("legend", {}),
             label_field=raw.get("label_field"),
+            store=raw.get("store", "main"),
         )
     return entries
 
@@ -91,7 +95,13 @@ def read(layer_id: str, crs: str | None = None, bbox: tuple[float, float, float,
         if not layer.is_spatial:
             raise ValueError(f"layer '{layer_id}' is a table without geometry; it takes no bbox")
         store_bbox = _bbox_to_store(bbox, crs) if crs else tuple(bbox)
-    frame = read_layer(settings().store_path, layer_id, bbox=store_bbox)
+    path = _store_path(layer)
+    if layer.store == "user" and not path.exists():
+        raise StoreError(
+            f"Chưa có lớp '{layer_id}': dữ liệu này do người dùng nhập. / No '{layer_id}' yet: it holds the "
+            f"user's own data; import it first (e.g. `geo-app water-sources import FILE`)."
+        )
+    frame = read_layer(path, layer_id, bbox=store_bbox)
     if not layer.is_spatial:
         return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     if crs:
@@ -100,7 +110,18 @@ def read(layer_id: str, crs: str | None = None, bbox: tuple[float, float, float,
 
 
 def feature_count(layer_id: str) -> int:
-    return count_features(settings().store_path, layer_id)
+    """Features in a layer; 0 for a user layer nothing has been imported into yet."""
+    layer = info(layer_id)
+    path = _store_path(layer)
+    if layer.store == "user" and (not path.exists() or table_name(layer_id) not in {n for n, _ in pyogrio.list_layers(path)}):
+        return 0
+    return count_features(path, layer_id)
+
+
+def _store_path(layer: LayerInfo) -> Path:
+    if layer.store == "user":
+        return settings().home / "user_layers.gpkg"
+    return settings().store_path
 
 
 def _bbox_to_store(bbox, crs: str) -> tuple[float, float, float, float]:

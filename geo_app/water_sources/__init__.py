@@ -1,0 +1,44 @@
+"""Karst water sources (issue 5 items 1–2): the inventory, its QA, protection zones, water security.
+
+    from geo_app import water_sources as ws
+    inv = ws.import_inventory("nguon_nuoc.xlsx")       # same CRS / encoding detection as any import
+    report = ws.qa(inv)                                # outside province, duplicates < 10 m, bad values...
+    zones = ws.protection_zones(inv.frame)             # rules: layers/water/protection_zones.yaml
+    ws.save(inv.frame, zones)                          # → GEO_APP_HOME/user_layers.gpkg (atomic)
+    units = ws.import_units("karst.zip")
+    ws.summarise_by(inv.frame, units, "unit")
+    balance = ws.water_balance(inv.frame, "dan_so.csv")
+"""
+from __future__ import annotations
+
+from .inventory import KINDS, REQUIRED, SCHEMA, Inventory, QAReport, import_inventory, qa, to_schema
+from .security import Balance, import_units, per_source, read_population, summarise_by, water_balance
+from .user_store import user_store_path, write_user_layers
+from .zones import load_rules, protection_zones
+
+INVENTORY_LAYER = "water-sources"
+ZONES_LAYER = "water-protection-zones"
+
+
+def save(sources, zones=None, **other_layers):
+    """Write the inventory (and zones, karst units, balance...) to the user store, atomically."""
+    layers = {INVENTORY_LAYER: sources}
+    if zones is not None:
+        layers[ZONES_LAYER] = zones
+    layers.update({k.replace("_", "-"): v for k, v in other_layers.items()})
+    return write_user_layers(layers)
+
+
+def load():
+    """The saved inventory (``geo_app.layers.read('water-sources')``)."""
+    from .. import layers
+
+    return layers.read(INVENTORY_LAYER)
+
+
+__all__ = [
+    "KINDS", "REQUIRED", "SCHEMA", "Inventory", "QAReport", "import_inventory", "qa", "to_schema",
+    "Balance", "import_units", "per_source", "read_population", "summarise_by", "water_balance",
+    "user_store_path", "write_user_layers", "load_rules", "protection_zones", "save", "load",
+    "INVENTORY_LAYER", "ZONES_LAYER",
+]

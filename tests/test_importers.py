@@ -1,0 +1,356 @@
+"""The import matrix of issue 3 item 3: every format, missing and wrong .prj, swapped axes, legacy
+encodings, broken / empty / non-geometric files.
+
+Test input is the real commune "Xã Pha Long" from the store (exported by the tests in each format),
+plus a few names written in TCVN3 / VNI bytes by the tests themselves.
+"""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from pyproj import CRS, Transformer
+
+from geo_app.importers import (
+    CP1258, TCVN3, UTF8, VN2000_6DEG, VNI, ImportFailed, decode_tcvn3, decode_vni, encode_cp1258, encode_tcvn3,
+    encode_vni, read_features,
+)
+from geo_app.importers.encodings import guess_bytes, is_vietnamese_syllable
+
+NAMES = ["Xã Pha Long", "Mường Khương", "Tả Gia Khâu", "Lào Cai", "Bảo Yên", "Dìn Chin", "Nước ngầm"]
+
+
+@pytest.fixture(scope="module")
+def pha_long(store_home) -> gpd.GeoDataFrame:
+    import geo_app.layers
+
+    communes = geo_app.layers.read("communes")
+    row = communes[communes["full_name"] == "Xã Pha Long"]
+    assert len(row) == 1
+    # simplified so the test files stay small; still a real 105 km² outline
+    geom = shapely.simplify(row.geometry.iloc[0], 25)
+    return gpd.GeoDataFrame({"ten": ["Xã Pha Long"], "huyen_cu": ["Mường Khương"], "geometry": [geom]}, crs="EPSG:9208")
+
+
+def _same(result_frame: gpd.GeoDataFrame, expected: gpd.GeoDataFrame, tol: float = 1e-6) -> None:
+    assert result_frame.crs.to_epsg() == 9208
+    got = shapely.union_all(result_frame.geometry.values)
+    want = shapely.union_all(expected.geometry.values)
+    diff = got.symmetric_difference(want).area / want.area
+    assert diff < tol, diff
+
+
+def _zip(folder: Path, stem: str, out: Path, drop: tuple[str, ...] = ()) -> Path:
+    with zipfile.ZipFile(out, "w") as archive:
+        for f in sorted(folder.glob(stem + ".*")):
+            if f.suffix.lower() not in drop:
+                archive.write(f, f.name)
+    return out
+
+
+def _shapefile(frame, tmp_path: Path, name: str, drop=(), prj_text: str | None = None, encoding=None) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    pyogrio.write_dataframe(frame, folder / f"{name}.shp", driver="ESRI Shapefile", encoding=encoding)
+    if prj_text is not None:
+        (folder / f"{name}.prj").write_text(prj_text)
+    return _zip(folder, name, tmp_path / f"{name}.zip", drop=drop)
+
+
+def _swap(frame):
+    out = frame.copy()
+    out["geometry"] = shapely.transform(out.geometry.values, lambda c: c[:, ::-1])
+    return out
+
+
+def _messages(result) -> str:
+    return "\n".join(result.messages)
+
+
+# --- encodings ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_legacy_tables_round_trip_known_names(name):
+    assert decode_tcvn3(encode_tcvn3(name)) == name
+    assert decode_vni(encode_vni(name)) == name
+
+
+def test_legacy_bytes_of_known_words():
+    # what these names look like in the old fonts, as seen in Vietnamese documents
+    assert encode_tcvn3("Lào Cai").decode("latin-1") == "Lµo Cai"
+    assert encode_tcvn3("Tả Gia Khâu").decode("latin-1") == "T¶ Gia Kh©u"
+    assert encode_vni("Mường Khương").decode("latin-1") == "Möôøng Khöông"
+    assert encode_vni("Bảo Yên").decode("latin-1") == "Baûo Yeân"
+
+
+@pytest.mark.parametrize("encoder,expected", [(encode_tcvn3, TCVN3), (encode_vni, VNI), (encode_cp1258, CP1258),
+                                              (str.encode, UTF8)])
+def test_encoding_is_chosen_by_valid_syllables(encoder, expected):
+    guess = guess_bytes([encoder(n) for n in NAMES])
+    assert guess.encoding == expected, guess.scores
+
+
+def test_syllable_check():
+    assert all(is_vietnamese_syllable(w) for w in "Mường Khương Tả Gia Khâu nghiêng quyết".split())
+    assert not any(is_vietnamese_syllable(w) for w in ["Lµo", "Möôøng", "Baûo", "bàut"])
+
+
+# --- formats ------------------------------------------------------------------------------------------
+
+def test_geopackage_in_store_crs(pha_long, tmp_path):
+    path = tmp_path / "area.gpkg"
+    pha_long.to_file(path, driver="GPKG")
+    result = read_features(path, kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.assumed_crs == "EPSG:9208" and not result.axis_swapped
+    assert result.frame["ten"].iloc[0] == "Xã Pha Long"
+    assert result.frame["source_file"].iloc[0] == "area.gpkg" and result.frame["source_row"].iloc[0] == 1
+    assert result.encoding == UTF8
+
+
+def test_geopackage_in_wgs84(pha_long, tmp_path):
+    path = tmp_path / "area84.gpkg"
+    pha_long.to_crs(4326).to_file(path, driver="GPKG")
+    result = read_features(path, kind="polygon")
+    _same(result.frame, pha_long, 1e-5)
+    assert result.assumed_crs == "EPSG:4326"
+
+
+def test_zipped_shapefile_with_prj(pha_long, tmp_path):
+    result = read_features(_shapefile(pha_long, tmp_path, "with_prj"), kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.assumed_crs == "EPSG:9208" and ".prj" in result.crs_reason and not result.crs_ambiguous
+
+
+def test_shapefile_without_prj_is_detected_and_ambiguity_reported(pha_long, tmp_path):
+    result = read_features(_shapefile(pha_long, tmp_path, "no_prj", drop=(".prj",)), kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.assumed_crs == "EPSG:9208"
+    assert result.crs_ambiguous
+    assert "0.9996" in result.crs_reason and "không có tệp .prj" in _messages(result)
+
+
+def test_shapefile_with_wrong_prj(pha_long, tmp_path):
+    wgs84_prj = CRS.from_epsg(4326).to_wkt("WKT1_ESRI")
+    result = read_features(_shapefile(pha_long, tmp_path, "wrong_prj", prj_text=wgs84_prj), kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.assumed_crs == "EPSG:9208"
+    assert "EPSG:4326" in result.crs_reason and "outside the province" in result.crs_reason
+
+
+def test_shapefile_with_swapped_axes(pha_long, tmp_path):
+    result = read_features(_shapefile(_swap(pha_long), tmp_path, "swapped", drop=(".prj",)), kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.axis_swapped and "swapped" in result.crs_reason
+
+
+def test_shapefile_in_the_6_degree_variant(pha_long, tmp_path):
+    six = pha_long.to_crs(VN2000_6DEG)
+    with_prj = read_features(_shapefile(six, tmp_path, "six_prj"), kind="polygon")
+    _same(with_prj.frame, pha_long, 1e-6)
+    assert "0.9996" in with_prj.assumed_crs
+    # without a .prj the coordinates cannot tell; an explicit crs= makes it right
+    no_prj = _shapefile(six, tmp_path, "six_noprj", drop=(".prj",))
+    assumed = read_features(no_prj, kind="polygon")
+    assert assumed.assumed_crs == "EPSG:9208" and assumed.crs_ambiguous
+    shift = assumed.frame.geometry.iloc[0].centroid.distance(pha_long.geometry.iloc[0].centroid)
+    assert 500 < shift < 1000  # the ~0.7 km the reason warns about
+    explicit = read_features(no_prj, kind="polygon", crs=VN2000_6DEG)
+    _same(explicit.frame, pha_long, 1e-6)
+
+
+def test_prj_of_the_provincial_system_with_towgs84_is_replaced(pha_long, tmp_path):
+    prj = ('PROJCS["VN2000_104_45",GEOGCS["GCS_VN_2000",DATUM["D_Vietnam_2000",SPHEROID["WGS_1984",6378137,298.257223563],'
+           'TOWGS84[-191.90441429,-39.30318279,-111.45032835,-0.00928836,0.01975479,-0.00427372,0.252906278]],'
+           'PRIMEM["Greenwich",0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],'
+           'PARAMETER["False_Easting",500000],PARAMETER["False_Northing",0],PARAMETER["Central_Meridian",104.75],'
+           'PARAMETER["Scale_Factor",0.9999],PARAMETER["Latitude_Of_Origin",0],UNIT["Meter",1]]')
+    result = read_features(_shapefile(pha_long, tmp_path, "towgs", prj_text=prj), kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.assumed_crs == "EPSG:9208" and "TOWGS84" in result.crs_reason
+
+
+def test_kml_and_kmz(pha_long, tmp_path):
+    kml = tmp_path / "area.kml"
+    pyogrio.write_dataframe(pha_long.to_crs(4326).rename(columns={"ten": "Name"}), kml, driver="KML")
+    result = read_features(kml, kind="polygon")
+    _same(result.frame, pha_long, 1e-5)
+    assert result.assumed_crs == "EPSG:4326" and "Xã Pha Long" in result.frame["Name"].tolist()
+    kmz = tmp_path / "area.kmz"
+    with zipfile.ZipFile(kmz, "w") as archive:
+        archive.write(kml, "doc.kml")
+    _same(read_features(kmz, kind="polygon").frame, pha_long, 1e-5)
+
+
+def test_geojson_in_wgs84_and_in_metres(pha_long, tmp_path):
+    path = tmp_path / "area.geojson"
+    pha_long.to_crs(4326).to_file(path, driver="GeoJSON")
+    _same(read_features(path, kind="polygon").frame, pha_long, 1e-5)
+    # an old-style GeoJSON in VN-2000 metres with no crs member
+    metres = tmp_path / "metres.geojson"
+    metres.write_text(pha_long.to_json(drop_id=True).replace('"crs"', '"_crs"'), encoding="utf-8")
+    result = read_features(metres, kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.assumed_crs == "EPSG:9208"
+
+
+def test_gpx_track_becomes_polygon_and_waypoints_points(pha_long, tmp_path):
+    ring = pha_long.to_crs(4326).geometry.iloc[0]
+    ring = max(getattr(ring, "geoms", [ring]), key=lambda p: p.area).exterior
+    track = gpd.GeoDataFrame({"name": ["ranh giới"]}, geometry=[shapely.MultiLineString([ring.coords])], crs=4326)
+    path = tmp_path / "walk.gpx"
+    pyogrio.write_dataframe(track, path, driver="GPX", layer="tracks")
+    result = read_features(path, kind="polygon")
+    assert result.frame.geometry.iloc[0].geom_type == "Polygon"
+    assert abs(result.frame.area.iloc[0] - pha_long.area.iloc[0]) / pha_long.area.iloc[0] < 0.02
+    points = gpd.GeoDataFrame({"name": ["Mó Sín Chải", "Giếng bản Phố"]},
+                              geometry=gpd.points_from_xy([104.15, 104.20], [22.70, 22.72]), crs=4326)
+    wpt = tmp_path / "sources.gpx"
+    pyogrio.write_dataframe(points, wpt, driver="GPX", layer="waypoints")
+    result = read_features(wpt, kind="point")
+    assert len(result.frame) == 2 and result.frame["name"].tolist() == ["Mó Sín Chải", "Giếng bản Phố"]
+
+
+def _boundary_points(pha_long) -> pd.DataFrame:
+    ring = pha_long.geometry.iloc[0]
+    ring = max(getattr(ring, "geoms", [ring]), key=lambda p: p.area).exterior
+    coords = np.asarray(ring.coords)[:-1]
+    return pd.DataFrame({"STT": np.arange(1, len(coords) + 1), "X": coords[:, 1], "Y": coords[:, 0]})
+
+
+def _outer(pha_long):
+    geom = pha_long.geometry.iloc[0]
+    return gpd.GeoDataFrame(geometry=[shapely.Polygon(max(getattr(geom, "geoms", [geom]), key=lambda p: p.area).exterior)],
+                            crs="EPSG:9208")
+
+
+def test_csv_of_boundary_points_vietnamese_convention(pha_long, tmp_path):
+    table = _boundary_points(pha_long).sample(frac=1, random_state=1)  # STT, not the row order, gives the order
+    text = "Bảng tọa độ điểm ranh giới\n" + "Số TT;X (m);Y (m)\n" + "\n".join(
+        f"{r.STT};{r.X:.3f};{r.Y:.3f}".replace(".", ",") for r in table.itertuples())
+    path = tmp_path / "diem.csv"
+    path.write_text(text, encoding="utf-8")
+    result = read_features(path, kind="polygon")
+    _same(result.frame, _outer(pha_long), 1e-6)
+    assert not result.axis_swapped and "northing" in _messages(result)
+    assert result.points is not None and result.points["Số TT"].tolist()[:3] == [1, 2, 3]
+
+
+def test_csv_in_gis_order_is_swapped(pha_long, tmp_path):
+    table = _boundary_points(pha_long).rename(columns={"X": "Y", "Y": "X"})
+    path = tmp_path / "gis.csv"
+    table.to_csv(path, index=False)
+    result = read_features(path, kind="polygon")
+    _same(result.frame, _outer(pha_long), 1e-6)
+    assert result.axis_swapped and "GIS order" in _messages(result)
+
+
+def test_xlsx_lon_lat_with_title_rows(pha_long, tmp_path):
+    pts = _boundary_points(pha_long)
+    lon, lat = Transformer.from_crs("EPSG:9208", "EPSG:4326", always_xy=True).transform(pts.Y.values, pts.X.values)
+    frame = pd.DataFrame({"STT": pts.STT, "Kinh độ": lon, "Vĩ độ": lat, "Ghi chú": "mốc"})
+    path = tmp_path / "diem.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame([["Ranh giới vùng sản xuất bò vàng Mường Khương"]]).to_excel(writer, header=False, index=False)
+        frame.to_excel(writer, startrow=2, index=False)
+    result = read_features(path, kind="polygon")
+    _same(result.frame, _outer(pha_long), 1e-5)
+    assert result.assumed_crs == "EPSG:4326"
+
+
+def test_csv_points_rows_without_coordinates_are_named(tmp_path):
+    path = tmp_path / "nguon.csv"
+    path.write_text("id,name,lon,lat\nA,Mó 1,104.15,22.70\nB,Mó 2,,\nC,Mó 3,abc,22.71\n", encoding="utf-8")
+    result = read_features(path, kind="point")
+    assert len(result.frame) == 1
+    assert [r for r, _ in result.skipped_rows] == [3, 4]
+    assert "nguon.csv" in result.skipped_rows[0][1] and "dòng 3" in result.skipped_rows[0][1]
+
+
+def test_csv_in_tcvn3(tmp_path):
+    path = tmp_path / "tcvn3.csv"
+    rows = [f"{i},{n},104.2,22.6{i}" for i, n in enumerate(NAMES)]
+    path.write_bytes(encode_tcvn3("stt,ten,lon,lat\n" + "\n".join(rows)))
+    result = read_features(path, kind="point")
+    assert result.encoding == TCVN3
+    assert result.frame["ten"].tolist() == NAMES
+
+
+# --- DBF encodings ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label,encoder", [(TCVN3, encode_tcvn3), (VNI, encode_vni), (CP1258, encode_cp1258)])
+def test_dbf_in_legacy_encoding(pha_long, tmp_path, label, encoder):
+    frame = gpd.GeoDataFrame(
+        {"ten": [encoder(n).decode("latin-1") for n in NAMES]},
+        geometry=[pha_long.geometry.iloc[0].centroid.buffer(100 + i) for i in range(len(NAMES))], crs="EPSG:9208")
+    zipped = _shapefile(frame, tmp_path, f"legacy_{label}", drop=(".cpg",), encoding="latin1")
+    result = read_features(zipped, kind="polygon")
+    assert result.encoding == label
+    assert result.frame["ten"].tolist() == NAMES
+    assert label in _messages(result)
+
+
+def test_dbf_in_utf8_with_cpg(pha_long, tmp_path):
+    result = read_features(_shapefile(pha_long, tmp_path, "utf8"), kind="polygon")
+    assert result.encoding == UTF8 and result.frame["huyen_cu"].iloc[0] == "Mường Khương"
+
+
+# --- what cannot be read ----------------------------------------------------------------------------
+
+def _store_hash(home: Path) -> str:
+    return hashlib.sha256((home / "layers.gpkg").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name,content,words", [
+    ("broken.zip", b"PK\x03\x04 this is not really a zip", "zip"),
+    ("empty.gpkg", b"", "empty"),
+    ("empty.csv", b"", "empty"),
+    ("truncated.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feat', "GDAL"),
+    ("notes.docx", b"whatever", "unsupported"),
+    ("table.csv", "ten,dien_tich\nXã Pha Long,105\n".encode(), "no coordinate columns"),
+    ("far.csv", b"x,y\n1,2\n3,4\n5,1\n", "cannot work out the CRS"),
+])
+def test_unreadable_files_give_one_clear_error(store_home, tmp_path, name, content, words):
+    before = _store_hash(store_home)
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImportFailed) as err:
+        read_features(path, kind="polygon")
+    text = str(err.value)
+    assert name in text and words in text and "Không nhập được tệp" in text
+    assert "Nothing stored has changed" in text
+    assert _store_hash(store_home) == before
+
+
+def test_zip_without_shapefile_and_gpkg_without_geometry(store_home, tmp_path):
+    empty_zip = tmp_path / "docs.zip"
+    with zipfile.ZipFile(empty_zip, "w") as archive:
+        archive.writestr("readme.txt", "no shapefile here")
+    with pytest.raises(ImportFailed, match="no .shp"):
+        read_features(empty_zip)
+    table_only = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"ten": ["Xã Pha Long"]}), table_only, driver="GPKG")
+    with pytest.raises(ImportFailed, match="no geometry"):
+        read_features(table_only)
+
+
+def test_points_where_a_polygon_is_needed(tmp_path, store_home):
+    path = tmp_path / "two.csv"
+    path.write_text("lon,lat\n104.15,22.70\n104.16,22.71\n", encoding="utf-8")
+    with pytest.raises(ImportFailed, match="fewer than 3"):
+        read_features(path, kind="polygon")
+
+
+def test_detection_without_a_store_uses_the_fixed_bbox(pha_long, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEO_APP_HOME", str(tmp_path / "no_store"))
+    zipped = _shapefile(_swap(pha_long), tmp_path, "nostore", drop=(".prj",))
+    result = read_features(zipped, kind="polygon")
+    _same(result.frame, pha_long)
+    assert result.axis_swapped and "bounding box" in result.crs_reason
