@@ -137,6 +137,41 @@ def dossier(product_id: str, out_dir: str, paper: str, scale: int | None, date_i
         click.echo(f"  {name:<26} {digest[:16]}")
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["polygon", "point"]), default="polygon", show_default=True)
+@click.option("--crs", default=None, help="Bỏ qua dò hệ toạ độ / override CRS detection (e.g. EPSG:9208).")
+@click.option("--encoding", default=None, help="Bỏ qua dò bảng mã / override encoding (UTF-8, CP1258, TCVN3, VNI).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Ghi GeoPackage EPSG:9208 / write the result as a GeoPackage in EPSG:9208.")
+def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, out_path: str | None) -> None:
+    """Đọc tệp ranh giới của cán bộ / read an officer's boundary file and report what was assumed.
+
+    Add the written GeoPackage to a product's `area.files` to use it as (part of) its production area.
+    """
+    from pathlib import Path
+
+    from .importers import ImportFailed, read_features
+    from .store import writing
+
+    try:
+        result = read_features(file, kind=kind, crs=crs, encoding=encoding)
+    except ImportFailed as exc:
+        raise UserFacingError(str(exc)) from exc
+    frame = result.frame
+    click.echo(f"{Path(file).name}: {len(frame)} đối tượng / features ({result.format})")
+    click.echo(f"  Hệ toạ độ / CRS: {result.assumed_crs}{' (X/Y đảo / axes swapped)' if result.axis_swapped else ''}")
+    click.echo(f"  Bảng mã / encoding: {result.encoding}")
+    for message in result.messages:
+        click.echo(f"  - {message}")
+    if kind == "polygon":
+        click.echo(f"  Diện tích / area: {frame.area.sum() / 1e4:,.2f} ha; chu vi / perimeter: {frame.length.sum():,.1f} m (EPSG:9208)")
+    if out_path:
+        with writing(Path(out_path).resolve()) as store:
+            store.write_layer("import", frame)
+        click.echo(f"Đã ghi / written: {out_path}")
+
+
 # --- web accounts (issue 4): users ---
 
 
