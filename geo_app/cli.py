@@ -131,8 +131,9 @@ def dossier(product_id: str, out_dir: str, paper: str, scale: int | None, date_i
     except (KeyError, ValueError, DossierError, LayoutError, ProductDefinitionError, ResolutionError, StoreError) as exc:
         raise UserFacingError(str(exc).strip("'\"")) from exc
     click.echo(f"Hồ sơ / dossier {result.dossier_id}: {result.out_dir}")
-    click.echo(f"  {result.paper}, tỉ lệ / scale 1:{result.scale:,}".replace(",", " ")
-               + f", {result.area_ha:,.2f} ha, gói / package sha256 {result.package_hash[:12]}")
+    scale = f"{result.scale:,}".replace(",", " ")
+    click.echo(f"  {result.paper}, tỉ lệ / scale 1:{scale}, {result.area_ha:,.2f} ha, "
+               f"gói / package sha256 {result.package_hash[:12]}")
     for name, digest in result.files.items():
         click.echo(f"  {name:<26} {digest[:16]}")
 
@@ -327,29 +328,38 @@ def water_sources_balance(population, norm, save) -> None:
 @main.command()
 @click.option("--dem", "dem_path", required=True, type=click.Path(dir_okay=False), help="DEM GeoTIFF (có CRS / with a CRS).")
 @click.option("--extent", default=None, help="minx,miny,maxx,maxy (EPSG:9208); mặc định / default: thị xã Sa Pa (cũ), 088.")
-@click.option("--springs", default=None, type=click.Path(dir_okay=False), help="Điểm mạch lộ/giếng / springs and wells (ROC AUC).")
+@click.option("--springs", default=None, type=click.Path(dir_okay=False),
+              help="Điểm mạch lộ/giếng (tệp, hoặc 'inventory' = danh mục đã lưu) / springs and wells for the ROC AUC "
+                   "(a file, or 'inventory': the saved springs, wells and boreholes).")
 @click.option("--lineaments", default=None, type=click.Path(dir_okay=False), help="Đường đứt gãy / lineament lines.")
 @click.option("--factor", "factor_opts", multiple=True, metavar="NAME=FILE", help="Raster yếu tố / factor raster, e.g. lithology=litho.tif.")
+@click.option("--lithology", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Vùng thạch học/karst/địa chất thủy văn (mọi định dạng nhập được) / lithology, karst or "
+                   "hydrogeological polygons (any importable format), rasterised as the lithology factor.")
+@click.option("--lithology-field", default=None,
+              help="Trường mã hoặc tên đá, theo bảng phân loại / the field with the code or rock name of the reclass table.")
 @click.option("--ahp", default=None, type=click.Path(dir_okay=False), help="Ma trận AHP / AHP matrix YAML.")
 @click.option("--reclass", default=None, type=click.Path(dir_okay=False), help="Bảng phân loại / reclass YAML.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
-def groundwater(dem_path, extent, springs, lineaments, factor_opts, ahp, reclass, out_dir) -> None:
+def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, lithology_field, ahp, reclass,
+                out_dir) -> None:
     """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
-    from .groundwater import AhpError, PotentialError, ReclassError, groundwater_potential
+    from .groundwater import AhpError, PotentialError, ReclassError, VectorFactor, groundwater_potential
     from .terrain import DemError
 
-    try:
-        bbox = tuple(float(v) for v in extent.split(",")) if extent else None
-        if bbox is not None and len(bbox) != 4:
-            raise ValueError
-    except ValueError:
-        raise click.BadParameter("cần 4 số minx,miny,maxx,maxy / need four numbers", param_hint="--extent") from None
+    bbox = _parse_extent(extent)
     factors = {}
     for item in factor_opts:
         name, sep, path = item.partition("=")
         if not sep:
             raise click.BadParameter(f"'{item}': cần NAME=FILE / need NAME=FILE", param_hint="--factor")
         factors[name.strip()] = path.strip()
+    if (lithology is None) != (lithology_field is None):
+        raise click.UsageError("--lithology và --lithology-field đi cùng nhau / --lithology needs --lithology-field")
+    if lithology is not None:
+        if "lithology" in factors:
+            raise click.UsageError("--lithology và --factor lithology=... loại trừ nhau / give the lithology once")
+        factors["lithology"] = VectorFactor(lithology, lithology_field)
     try:
         result = groundwater_potential(dem_path, out_dir=out_dir, extent=bbox, springs=springs, lineaments=lineaments,
                                        factors=factors, ahp=ahp, reclass=reclass)
@@ -364,6 +374,65 @@ def groundwater(dem_path, extent, springs, lineaments, factor_opts, ahp, reclass
         click.echo(f"ROC AUC = {result.auc:.3f}")
     for name, path in result.files.items():
         click.echo(f"  {name:<24} {path}")
+
+
+def _parse_extent(extent: str | None):
+    try:
+        bbox = tuple(float(v) for v in extent.split(",")) if extent else None
+        if bbox is not None and len(bbox) != 4:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter("cần 4 số minx,miny,maxx,maxy / need four numbers", param_hint="--extent") from None
+    return bbox
+
+
+@main.command("groundwater-level")
+@click.option("--wells", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Giếng/lỗ khoan có mực nước (mọi định dạng nhập được) / wells with a level (any importable format).")
+@click.option("--from-inventory", is_flag=True,
+              help="Dùng giếng, giếng khoan của danh mục đã lưu / use the wells and boreholes of the saved inventory.")
+@click.option("--level-field", default=None, help="Trường mực nước / level field (default: found by name, e.g. level_m, muc_nuoc).")
+@click.option("--quantity", default=None, type=click.Choice(["level", "depth"]),
+              help="Trường là cao độ mực nước (m) hay độ sâu đến mực nước (m) / the field is a level or a depth to water.")
+@click.option("--aquifers", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Vùng tầng chứa nước (địa chất thủy văn) / the hydrogeological (aquifer) polygons.")
+@click.option("--aquifer-field", default=None, help="Trường tên tầng chứa nước / the aquifer unit field.")
+@click.option("--dem", "dem_path", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="DEM: lưới, và độ sâu = DEM − mực nước / DEM: the grid, and depth = DEM − level.")
+@click.option("--extent", default=None, help="minx,miny,maxx,maxy (EPSG:9208); mặc định / default: thị xã Sa Pa (cũ), 088.")
+@click.option("--resolution", default=30.0, show_default=True, type=float, help="Ô lưới (m) / cell size (m).")
+@click.option("--power", default=2.0, show_default=True, type=float, help="Số mũ IDW / IDW power.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
+def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aquifer_field, dem_path, extent,
+                      resolution, power, out_dir) -> None:
+    """Phân bố nước dưới đất / groundwater distribution: level surface (IDW) with its cross-validation, aquifer units."""
+    from .groundwater import LevelError, groundwater_distribution
+    from .terrain import DemError
+
+    if bool(wells) == from_inventory:
+        raise click.UsageError("Cho --wells FILE hoặc --from-inventory (một trong hai) / give --wells FILE or --from-inventory")
+    bbox = _parse_extent(extent)
+    try:
+        result = groundwater_distribution("inventory" if from_inventory else wells, out_dir=out_dir, extent=bbox,
+                                          aquifers=aquifers, aquifer_field=aquifer_field, level_field=level_field,
+                                          quantity=quantity, dem=dem_path, resolution=resolution, power=power)
+    except (LevelError, DemError) as exc:
+        raise UserFacingError(f"{exc}\nKết quả cũ được giữ nguyên. / Earlier outputs are unchanged.") from exc
+    cv, p = result.cv, result.provenance
+    what = "mực nước / level (m a.s.l.)" if result.quantity == "level" else "độ sâu mực nước / depth to water (m)"
+    click.echo(f"{what}, trường / field '{p['field']}', IDW p = {power:g}, {cv['n_wells']} giếng / wells")
+    click.echo(f"Kiểm định chéo bỏ-một / leave-one-out CV: RMSE = {cv['rmse_m']:.2f} m, MAE = {cv['mae_m']:.2f} m, "
+               f"sai số TB / mean error = {cv['mean_error_m']:+.2f} m, lớn nhất / max |error| = {cv['max_abs_error_m']:.2f} m")
+    for rec in result.cv_table.itertuples():
+        click.echo(f"  {rec.well_id:<14} quan trắc / observed {rec.observed_m:9.2f}  dự báo / predicted "
+                   f"{rec.loo_predicted_m:9.2f}  sai số / error {rec.loo_error_m:+8.2f}")
+    if result.aquifers is not None:
+        for rec in result.aquifers.itertuples():
+            click.echo(f"  tầng / unit {rec.unit:<20} {rec.area_km2:9.3f} km², {rec.n_wells} giếng / wells")
+    for note in p["notes"]:
+        click.echo(f"  note: {note}")
+    for name, path in result.files.items():
+        click.echo(f"  {name:<32} {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

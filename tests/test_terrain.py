@@ -210,3 +210,10 @@ def test_small_nodata_holes_are_filled_and_said_large_ones_refused(tmp_path):
 def test_terrain_analysis_validates_parameters():
     with pytest.raises(ValueError, match="stream_threshold_m2"):
         terrain.TerrainAnalysis(stream_threshold_m2=-1)
+
+
+def test_makefile_has_the_terrain_benchmark_target():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    assert "\nbench-terrain: install\n\t$(BIN)/python bench/bench_terrain.py $(BENCH_ARGS)\n" in makefile

@@ -5,8 +5,12 @@
     from geo_app import groundwater
     result = groundwater.groundwater_potential("dem.tif", out_dir="out/", springs="springs.gpkg")
     result.provenance["ahp"]["CR"], result.auc, result.commune_areas
+    level = groundwater.groundwater_distribution("wells.csv", extent=..., aquifers="aquifers.zip", out_dir="lvl/")
+    level.cv["rmse_m"], level.cv_table
 """
 from .ahp import AhpError, AhpResult, ahp_weights, load_ahp, renormalise
+from .distribution import DistributionResult, find_level_field, groundwater_distribution
+from .inputs import INVENTORY, INVENTORY_POINT_KINDS, InputError, VectorFactor, inventory_points, rasterize_factor
 from .level import LevelError, LevelSurface, aquifer_units, interpolate_level
 from .potential import (
     CLASS_NAMES,
@@ -23,6 +27,8 @@ from .potential import (
 from .reclass import ReclassError, ReclassTable, load_reclass, parse_tables
 
 __all__ = [
+    "DistributionResult", "INVENTORY", "INVENTORY_POINT_KINDS", "InputError", "VectorFactor", "find_level_field",
+    "groundwater_distribution", "inventory_points", "rasterize_factor",
     "AhpError", "AhpResult", "CLASS_NAMES", "DEFAULT_AHP", "DEFAULT_RECLASS", "LevelError", "LevelSurface",
     "PotentialError", "PotentialResult", "ReclassError", "ReclassTable", "ahp_weights", "aquifer_units", "classify",
     "commune_class_areas", "default_extent", "groundwater_potential", "interpolate_level", "load_ahp",

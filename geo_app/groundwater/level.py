@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -76,10 +75,10 @@ def aquifer_units(source, extent=None, field: str | None = None):
     import geopandas as gpd
     from shapely.geometry import box
 
-    frame = gpd.read_file(source) if isinstance(source, (str, Path)) else source
-    if frame.crs is None:
-        raise LevelError("Lớp tầng chứa nước không có CRS / the aquifer layer has no CRS")
-    frame = frame.to_crs(STORE_CRS)
+    from .inputs import read_vector
+
+    # Files go through geo_app.importers (any format it reads, with its CRS/encoding detection).
+    frame = read_vector(source, "aquifers", {}, kind="polygon", error=LevelError)
     if extent is not None:
         frame = gpd.clip(frame, box(*extent))
     frame = frame[~frame.geometry.is_empty].copy()

@@ -23,6 +23,7 @@ from .. import STORE_CRS, __version__
 from ..config import DEFINITIONS_DIR
 from ..terrain import Dem, DemError, TerrainAnalysis, fill_holes, read_dem, sha256_file
 from .ahp import AhpResult, load_ahp, renormalise
+from .inputs import VectorFactor, rasterize_factor, read_vector, resolve_points
 from .reclass import load_reclass
 
 DEFAULT_AHP = DEFINITIONS_DIR / "groundwater" / "ahp.yaml"
@@ -82,10 +83,14 @@ def groundwater_potential(
       With neither extent nor a Dem, the default is the former Sa Pa town (district 088), masked to
       its outline.
     - ``factors``: extra factor rasters by name (``lithology``, ``rainfall``, ``land_use``, ``soil``),
-      GeoTIFF paths or arrays already on the DEM grid. Factors of the AHP matrix with no data are
-      dropped and the weights of the others rescaled; the provenance lists them.
-    - ``springs``: points (GeoDataFrame or vector file) of springs/wells for the ROC AUC.
+      GeoTIFF paths, arrays already on the DEM grid, or for a categorical factor polygons with a
+      field, ``VectorFactor(file_or_frame, field)``, rasterised on the DEM grid (cell centres). Factors
+      of the AHP matrix with no data are dropped and the weights of the others rescaled; the
+      provenance lists them.
+    - ``springs``: points (GeoDataFrame or vector file) of springs/wells for the ROC AUC, or
+      ``"inventory"``: the springs, wells and boreholes of the saved water-source inventory.
     - ``lineaments``: lines (GeoDataFrame or vector file) for lineament density.
+    Vector files are read by ``geo_app.importers.read_features`` (any format the importer reads).
     """
     terrain = terrain or TerrainAnalysis()
     ahp_path = Path(ahp) if ahp else DEFAULT_AHP
@@ -110,14 +115,21 @@ def groundwater_potential(
         mask &= ~geometry_mask([area_geom], grid.shape, grid.transform, all_touched=False)
         notes.append("study area masked to the outline of the former Sa Pa town (district 088)")
 
-    lines = _read_vector(lineaments, "lineaments", inputs) if lineaments is not None else None
+    lines = read_vector(lineaments, "lineaments", inputs, error=PotentialError) if lineaments is not None else None
     tf = terrain.run(grid, lineaments=lines)
     notes += tf.notes
     layers = {"slope": tf.slope, "drainage_density": tf.drainage_density, "twi": tf.twi}
     if tf.lineament_density is not None:
         layers["lineament_density"] = tf.lineament_density
     for name, value in (factors or {}).items():
-        layers[name] = _factor_on_grid(name, value, grid, inputs)
+        if isinstance(value, VectorFactor):
+            if name not in CATEGORICAL or name not in tables:
+                raise PotentialError(
+                    f"Yếu tố '{name}' từ vùng (polygon) cần bảng phân loại theo mã trong {reclass_path.name} / "
+                    f"a polygon factor needs a categorical reclass table ({', '.join(CATEGORICAL)})")
+            layers[name] = rasterize_factor(name, value, grid, tables[name], inputs, notes, error=PotentialError)
+        else:
+            layers[name] = _factor_on_grid(name, value, grid, inputs)
 
     available = [f for f in ahp_result.factors if f in layers]
     dropped = [f for f in ahp_result.factors if f not in layers]
@@ -150,7 +162,7 @@ def groundwater_potential(
     classes, breaks = classify(index, mask, method)
     auc = None
     if springs is not None:
-        points = _read_vector(springs, "springs", inputs)
+        points = resolve_points(springs, "springs", inputs, error=PotentialError)
         auc, n_pos = roc_auc_at_points(index, grid.transform, points, mask)
         notes.append(f"ROC AUC against {n_pos} springs/wells inside the study area")
     areas = commune_class_areas(classes, grid, communes)
@@ -250,27 +262,6 @@ def commune_class_areas(classes: np.ndarray, grid: Dem, communes=None):
                              "class": k, "class_name": f"{CLASS_NAMES[k - 1][0]} / {CLASS_NAMES[k - 1][1]}",
                              "area_ha": round(float(counts[i + 1, k] * cell_ha), 2)})
     return pd.DataFrame(rows, columns=["commune_code", "commune_name", "class", "class_name", "area_ha"])
-
-
-def _read_vector(value, what: str, inputs: dict):
-    import hashlib
-
-    import geopandas as gpd
-    import shapely
-
-    if isinstance(value, (str, os.PathLike)):
-        path = Path(value)
-        if not path.exists():
-            raise PotentialError(f"Không tìm thấy tệp {what} / {what} file not found: {path}")
-        inputs[f"{what}:{path.name}"] = sha256_file(path)
-        value = gpd.read_file(path)
-    else:
-        # In-memory layers are pinned by the hash of their geometry (WKB) so provenance still identifies them.
-        wkb = shapely.to_wkb(np.asarray(value.geometry.values, dtype=object))
-        inputs[f"{what}:<in-memory>"] = hashlib.sha256(b"".join(wkb)).hexdigest()
-    if value.crs is None:
-        raise PotentialError(f"Lớp {what} không có CRS / the {what} layer has no CRS")
-    return value.to_crs(STORE_CRS)
 
 
 def _factor_on_grid(name: str, value, grid: Dem, inputs: dict) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,23 @@ class ReclassTable:
     ranges: tuple[tuple[float, float, float], ...] = ()  # [lo, hi) → score
     classes: tuple[tuple[int, float], ...] = ()  # code → score
     unit: str = ""
+    #: categorical tables: text values of a vector layer's field → code (folded text, code), from
+    #: each class's ``name`` and ``values`` in the YAML, so polygons can say "đá vôi" instead of 1
+    labels: tuple[tuple[str, int], ...] = ()
+
+    def code_for(self, value) -> int | None:
+        """The class code of a field value of the user's polygons: the code itself, or a label."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating)) and float(value).is_integer()):
+            return int(value)
+        text = label_key(value)
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        for label, code in self.labels:
+            if text == label:
+                return code
+        return None
 
     @property
     def categorical(self) -> bool:
@@ -81,6 +99,13 @@ class ReclassTable:
         return out
 
 
+def label_key(value) -> str:
+    """Comparable form of a class label: lower case, no diacritics, single spaces."""
+    from ..names import fold
+
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(str(value))).split())
+
+
 def _n(v) -> str:
     v = float(v)
     if math.isinf(v):
@@ -102,11 +127,22 @@ def parse_tables(raw: dict) -> dict[str, ReclassTable]:
                 raise ReclassError(f"Yếu tố '{name}': mỗi khoảng là [min, max, điểm] / each range is [min, max, score]") from None
             table = ReclassTable(str(name), ranges=tuple(sorted(ranges)), unit=str(spec.get("unit", "")))
         else:
-            classes = []
+            classes, labels = [], {}
             for code, entry in spec["classes"].items():
                 score = entry["score"] if isinstance(entry, dict) else entry
                 classes.append((int(code), float(score)))
-            table = ReclassTable(str(name), classes=tuple(sorted(classes)))
+                if isinstance(entry, dict):
+                    names = [entry.get("name")] if entry.get("name") else []
+                    # "đá vôi, đá hoa (karst) / limestone, marble (karst)": the whole name and each half
+                    names += [part for n in list(names) for part in str(n).split(" / ")]
+                    for text in names + list(entry.get("values") or []):
+                        key = label_key(text)
+                        if key in labels and labels[key] != int(code):
+                            raise ReclassError(
+                                f"Yếu tố '{name}': nhãn '{text}' dùng cho cả mã {labels[key]} và {code} / "
+                                f"label '{text}' is given to two codes")
+                        labels[key] = int(code)
+            table = ReclassTable(str(name), classes=tuple(sorted(classes)), labels=tuple(sorted(labels.items())))
         table.check()
         tables[str(name)] = table
     return tables
