@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 MIRROR := $(abspath ../shared/data/mirror)
 export GEO_APP_DATA_MIRROR ?= $(if $(wildcard $(MIRROR)/MANIFEST.tsv),$(MIRROR),)
 
-.PHONY: run test build install install-test clean
+.PHONY: run test build install install-test clean bench-web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,17 @@ run: build
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Web benchmark (issue 4): needs apt packages python3-venv python3-gdal libsqlite3-mod-spatialite apache2-utils
+# (installed by the script when run as root) and makes bench/out/pygeoapi-venv for the peer.
+bench-web: build
+	$(BIN)/pip install --quiet mapclassify
+	$(BIN)/python bench/bench_web.py
+
 clean:
 	rm -rf $(VENV) var
+
+# Terrain + groundwater-potential benchmark against xarray-spatial (not part of `make test`; see
+# README.md "Benchmarks"). BENCH_ARGS passes options, e.g. `make bench-terrain BENCH_ARGS="--size 1000 --skip-peer"`.
+.PHONY: bench-terrain
+bench-terrain: install
+	$(BIN)/python bench/bench_terrain.py $(BENCH_ARGS)
