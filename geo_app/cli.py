@@ -29,17 +29,22 @@ def build(force: bool) -> None:
     from .build.admin import BuildCheckError
     from .sources import SourceError
 
+    from .config import settings
+
+    had_store = settings().store_path.exists()
     try:
         result = run_build(force=force, progress=sys.stderr.isatty())
     except (SourceError, BuildCheckError) as exc:
-        raise UserFacingError(f"{exc}\nKho lớp cũ được giữ nguyên. / The previous layer store is unchanged.") from exc
+        kept = ("Kho lớp cũ được giữ nguyên. / The previous layer store is unchanged." if had_store
+                else "Chưa ghi kho lớp nào. / No layer store was written.")
+        raise UserFacingError(f"{exc}\n{kept}") from exc
     click.echo(result.message)
     if result.built:
         for layer_id, count in result.layers.items():
             click.echo(f"  {layer_id:<18} {count:>6}")
         click.echo(
             f"Sửa hình học / geometry repairs: {len(result.repairs)}; "
-            f"khác biệt giữa hai bảng chuyển đổi / crosswalk disagreements: {result.crosswalk_disagreements} "
+            f"tên khác nhau giữa hai bảng chuyển đổi / crosswalk name disagreements: {result.crosswalk_disagreements} "
             f"(report: {result.report_dir / 'crosswalk-disagreements.csv'})"
         )
 
@@ -50,13 +55,18 @@ def layers_cmd() -> None:
     from . import layers
     from .store import StoreError
 
+    from .config import settings
+
+    if not settings().store_path.exists():
+        click.echo("Chưa dựng kho lớp: chạy `geo-app build`. / The layer store is not built yet: run `geo-app build`.\n")
+    width = max(len(layer.id) for layer in layers.list())
     for layer in layers.list():
         try:
             count = str(layers.feature_count(layer.id))
-        except (StoreError, Exception):  # store not built, or layer not yet built
+        except StoreError:  # store not built, or layer not yet built
             count = "—"
-        click.echo(f"{layer.id:<18} {count:>6}  {layer.title['vi']} / {layer.title['en']}")
-        click.echo(f"{'':<25} sources: {', '.join(layer.sources)}")
+        click.echo(f"{layer.id:<{width}} {count:>6}  {layer.title['vi']} / {layer.title['en']}")
+        click.echo(f"{'':<{width + 7}} sources: {', '.join(layer.sources)}")
 
 
 @main.command()
@@ -102,8 +112,12 @@ def check(product_id: str, as_json: bool) -> None:
         click.echo(f"{product_id}: {report.area_ha:,.2f} ha, chu vi / perimeter {report.perimeter_m:,.1f} m")
         for finding in report.findings:
             click.echo(f"  [{finding.level}] {finding.message}")
+        click.echo("Xã, phường 2025 / 2025 communes:")
         for c in report.communes:
             click.echo(f"  {c['commune_2025']:<24} {c['area_ha']:>12,.2f} ha  {c['inclusion']}")
+        click.echo("Xã cũ / former communes:")
+        for r in report.former_communes:
+            click.echo(f"  {r['former_commune']:<24} {r['former_district']:<26} → {r['commune_2025']:<20} {r['inclusion_vi']} / {r['inclusion_en']}")
     if not report.ok:
         sys.exit(1)
 

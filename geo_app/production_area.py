@@ -69,6 +69,8 @@ class ResolvedArea:
     pieces: list[Piece]
     former_rows: pd.DataFrame
     messages: list[str] = field(default_factory=list)
+    #: Invalid input geometries (repaired for measuring, reported as errors by the check).
+    repairs: list[str] = field(default_factory=list)
 
     @property
     def unresolved(self) -> list[Piece]:
@@ -146,13 +148,11 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
         districts = set(chosen["former_district_code"])
         in_those = set(all_in_commune.index[all_in_commune["former_district_code"].isin(districts)])
         if chosen_codes == in_those:
-            outline = shapely.union_all(
-                admin.former_districts.loc[admin.former_districts["code"].isin(districts), "geometry"].values
-            )
+            shares = split_by_former_districts(geom, sorted(set(all_in_commune["former_district_code"])), admin)
             labels = ", ".join(sorted(chosen["former_district"].unique()))
             pieces.append(Piece(code, name, tuple(sorted(chosen_codes)),
                                 f"xã 2025 cắt theo ranh giới {labels} / 2025 commune cut by the former district outline",
-                                shapely.intersection(geom, outline),
+                                shapely.union_all([shares[d] for d in sorted(districts)]),
                                 legal_basis=(LEGAL_BASIS_COMMUNES, f"{labels}: {LEGAL_BASIS_FORMER}")))
             continue
         for old_code in sorted(chosen_codes):
@@ -167,8 +167,9 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
                                     unresolved=(f"cần ranh giới xã cũ {old_name} ({old_code}) / needs the boundary of "
                                                 f"former commune {old_name} ({old_code}), part of {name}")))
 
+    repairs: list[str] = []
     for path in spec.files:
-        for geom in _read_polygon_file(path, messages):
+        for geom in _read_polygon_file(path, messages, repairs):
             pieces.append(Piece(None, None, (), f"tệp / file {Path(path).name}", geom,
                                 legal_basis=(f"tệp của cán bộ / officer's file {Path(path).name}",)))
 
@@ -176,19 +177,48 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
         if piece.unresolved:
             messages.append(piece.unresolved)
 
-    geoms = [p.geometry for p in pieces if p.geometry is not None and not p.geometry.is_empty]
+    for piece in pieces:
+        if piece.geometry is not None and not piece.geometry.is_valid:
+            # Never repaired silently: a signed map must not differ from what the officer drew.
+            repairs.append(f"{piece.method}: {shapely.is_valid_reason(piece.geometry)}")
+    geoms = [shapely.make_valid(p.geometry) for p in pieces if p.geometry is not None and not p.geometry.is_empty]
     geometry = shapely.union_all(geoms) if geoms else None
-    if geometry is not None:
-        geometry = shapely.make_valid(geometry)
     rows = former_rows(pieces, admin, geometry)
-    return ResolvedArea(product.id, geometry, pieces, rows, messages)
+    return ResolvedArea(product.id, geometry, pieces, rows, messages, repairs=repairs)
+
+
+def split_by_former_districts(commune_geom, district_codes: list[str], admin: AdminLayers) -> dict[str, object]:
+    """Partition a 2025 commune among the former districts it takes land from.
+
+    The published district outlines are generalised, so they leave slivers of the commune in no
+    district (77 ha of xã Bảo Hà) and may overlap. Each overlap goes to the lower district code and
+    each sliver to the district it shares the longest edge with, so the shares add up exactly to the
+    commune and never overlap.
+    """
+    outlines = admin.former_districts.set_index("code")["geometry"]
+    shares: dict[str, object] = {}
+    taken = shapely.Polygon()
+    for code in district_codes:
+        part = shapely.difference(shapely.intersection(commune_geom, outlines[code]), taken)
+        shares[code] = part
+        taken = shapely.union(taken, part)
+    leftover = shapely.difference(commune_geom, taken)
+    for sliver in getattr(leftover, "geoms", [leftover]):
+        if sliver.is_empty or sliver.area == 0:
+            continue
+        edge = sliver.boundary
+        best = max(district_codes, key=lambda c: (shapely.intersection(edge, shares[c].buffer(0.01)).length,
+                                                 -sliver.distance(shares[c])))
+        shares[best] = shapely.union(shares[best], sliver)
+    return shares
 
 
 def former_rows(pieces: list[Piece], admin: AdminLayers, geometry) -> pd.DataFrame:
     """The annex table: former commune | former district | 2025 commune | wholly/partly | area (ha).
 
     Former communes have no public boundaries, so the area is given for each 2025 commune's part
-    (``area_ha_2025_part``) and repeated on each of its former communes' rows.
+    (``area_ha_2025_part``) on the first row of that commune's group only, so the column sums to the
+    area of the product.
     """
     former = _former_names(admin)
     communes = admin.communes.set_index("code")
@@ -221,7 +251,9 @@ def former_rows(pieces: list[Piece], admin: AdminLayers, geometry) -> pd.DataFra
         "former_code", "former_commune", "former_district", "commune_code", "commune_2025",
         "inclusion_vi", "inclusion_en", "area_ha_2025_part",
     ])
-    return frame.sort_values(["commune_code", "former_code"]).reset_index(drop=True)
+    frame = frame.sort_values(["commune_code", "former_code"]).reset_index(drop=True)
+    frame.loc[frame["commune_code"].duplicated(), "area_ha_2025_part"] = None
+    return frame
 
 
 def _row(former, communes, old, code, wholly, covered):
@@ -246,9 +278,12 @@ def _read_boundaries(path: Path) -> gpd.GeoDataFrame:
     return frame.dissolve("code")
 
 
-def _read_polygon_file(path: Path, messages: list[str]) -> list:
+def _read_polygon_file(path: Path, messages: list[str], repairs: list[str]) -> list:
     result = _import(path)
     messages.extend(result.messages)
+    # The importer repairs invalid polygons so they can be measured; the repair is still an error
+    # for a map to be signed.
+    repairs.extend(f"{Path(path).name}: {r}" for r in getattr(result, "repairs", []))
     polys = [g for g in result.frame.geometry.values if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
     if not polys:
         raise ResolutionError(f"{path}: không có vùng (polygon) nào / the file holds no polygon")

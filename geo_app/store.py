@@ -16,6 +16,7 @@ from typing import Iterator
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 
 from . import STORE_CRS
 
@@ -94,4 +95,9 @@ def read_layer(store_path: Path, layer_id: str, bbox: tuple[float, float, float,
 
 
 def count_features(store_path: Path, layer_id: str) -> int:
-    return pyogrio.read_info(store_path, layer=table_name(layer_id))["features"]
+    if not store_path.exists():
+        raise StoreError(f"No layer store at {store_path}: run `geo-app build` first.")
+    try:
+        return pyogrio.read_info(store_path, layer=table_name(layer_id))["features"]
+    except pyogrio.errors.DataLayerError as exc:
+        raise StoreError(f"layer '{layer_id}' is not in the store {store_path}; run `geo-app build`.") from exc

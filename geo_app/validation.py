@@ -60,8 +60,11 @@ def check(product: Product, admin: AdminLayers | None = None, others: dict[str, 
         findings.append(Finding("error", "empty", "Vùng sản xuất chưa có hình học. / The production area has no geometry yet."))
         return ValidationReport(product.id, 0.0, 0.0, False, findings, former_communes=resolved.former_rows.to_dict("records"))
 
-    valid = bool(geom.is_valid)
-    if not valid:
+    for repair in resolved.repairs:
+        findings.append(Finding("error", "invalid",
+                                f"Hình học không hợp lệ, cần sửa tệp nguồn / invalid geometry, correct the source file: {repair}"))
+    valid = bool(geom.is_valid) and not resolved.repairs
+    if not geom.is_valid:
         findings.append(Finding("error", "invalid", f"Hình học không hợp lệ / invalid geometry: {shapely.is_valid_reason(geom)}"))
 
     province = shapely.union_all(admin.communes.geometry.values)

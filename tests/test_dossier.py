@@ -272,6 +272,14 @@ def test_scale_too_large_for_the_paper_is_refused(store_home, admin, tmp_path):
         make_dossier(LARGEST, tmp_path / "x", paper="A4", scale=50_000, admin=admin)
 
 
+def test_scale_outside_the_standard_series_is_refused(store_home, admin, tmp_path):
+    from geo_app.dossier import LayoutError, make_dossier
+
+    with pytest.raises(LayoutError, match="standard series"):
+        make_dossier(LARGEST, tmp_path / "x", paper="A3", scale=333_333, admin=admin)
+    assert not (tmp_path / "x").exists()
+
+
 def test_cli_dossier(store_home, tmp_path):
     from geo_app.cli import main
 

@@ -54,8 +54,9 @@ def test_former_district_gives_whole_communes_and_cuts_the_straddling_one(admin)
     bao_ha = commune(admin, "Xã Bảo Hà").geometry
     van_ban = {p.commune_name: p for p in resolve(load_products()["lon-den-van-ban"], admin).pieces}
     bao_yen_part, van_ban_part = by_commune["Xã Bảo Hà"].geometry, van_ban["Xã Bảo Hà"].geometry
-    assert shapely.intersection(bao_yen_part, van_ban_part).area < 0.001 * bao_ha.area
-    assert bao_yen_part.area + van_ban_part.area == pytest.approx(bao_ha.area, rel=0.01)
+    # an exact partition: no overlap, and nothing of the commune left in neither product
+    assert shapely.intersection(bao_yen_part, van_ban_part).area < 1.0
+    assert bao_yen_part.area + van_ban_part.area == pytest.approx(bao_ha.area, rel=1e-9)
     assert set(by_commune["Xã Bảo Hà"].former_codes) == set(
         admin.former_communes.query("new_commune == 'Xã Bảo Hà' and former_district_code == '087'")["code"]
     )
@@ -100,6 +101,26 @@ def test_part_of_a_commune_needs_former_commune_boundaries(admin, tmp_path):
     assert resolved.is_complete
     expected = shapely.intersection(pha_long, shapely.union_all(strips[:3]))
     assert resolved.geometry.area == pytest.approx(expected.area, rel=1e-6)
+
+
+def test_self_intersecting_polygon_file_is_an_error(admin, tmp_path):
+    nghia_do = commune(admin, "Xã Nghĩa Đô").geometry
+    minx, miny, maxx, maxy = nghia_do.bounds
+    bowtie = shapely.Polygon([(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)])  # SYNTHETIC
+    assert not bowtie.is_valid
+    path = tmp_path / "bowtie.gpkg"
+    gpd.GeoDataFrame({"note": ["SYNTHETIC"]}, geometry=[bowtie], crs="EPSG:9208").to_file(path)
+    product = make({"files": [str(path)]})
+    report = check(product, admin, others={})
+    assert not report.ok and not report.valid
+    assert any(f.code == "invalid" and "Self-intersection" in f.message for f in report.findings)
+
+
+def test_annex_rows_sum_to_the_area(admin):
+    resolved = resolve(load_products()["lon-den-van-ban"], admin)
+    rows = resolved.former_rows
+    assert len(rows) == 22  # every former commune of Văn Bàn
+    assert rows["area_ha_2025_part"].sum() == pytest.approx(resolved.area_ha, rel=1e-6)
 
 
 def test_unknown_codes_are_refused(admin):

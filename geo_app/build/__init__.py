@@ -177,7 +177,8 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
         cfg.store_path, True, fp,
         layers={k: int(len(v)) for k, v in layers.items()},
         repairs=[asdict(r) for r in repairs],
-        crosswalk_disagreements=len(disagreements),
+        # one disagreement = one old commune named differently by the two sources (two report rows)
+        crosswalk_disagreements=int(disagreements.groupby("new_code")["key"].count().floordiv(2).sum()),
         report_dir=report_dir,
         message=f"Đã dựng kho lớp / Built the layer store {cfg.store_path}",
     )

@@ -85,15 +85,23 @@ def choose_scale(bounds, sheet: Paper) -> int:
 
 def check_scale(scale: int, bounds, sheet: Paper) -> None:
     minx, miny, maxx, maxy = bounds
-    if scale <= 0:
-        raise LayoutError(f"Tỉ lệ không hợp lệ / invalid scale 1:{scale}")
+    if scale not in SCALE_SERIES:
+        series = ", ".join(f"1:{fmt_int(s)}" for s in SCALE_SERIES)
+        raise LayoutError(
+            f"Tỉ lệ 1:{fmt_int(scale)} không thuộc dãy tỉ lệ chuẩn ({series}). / The scale 1:{scale} is not in "
+            f"the standard series ({series}); a sheet for confirmation uses one of them."
+        )
     w_mm = (maxx - minx) * 1000.0 / scale
     h_mm = (maxy - miny) * 1000.0 / scale
     if w_mm > sheet.frame_w or h_mm > sheet.frame_h:
+        if sheet.name == "A4":
+            advice_vi, advice_en = "hãy chọn tỉ lệ nhỏ hơn hoặc khổ A3", "use a smaller scale or A3"
+        else:
+            advice_vi, advice_en = "hãy chọn tỉ lệ nhỏ hơn", "use a smaller scale"
         raise LayoutError(
             f"Ở tỉ lệ 1:{fmt_int(scale)} khu vực cần {w_mm:.0f} × {h_mm:.0f} mm, khung bản đồ {sheet.name} chỉ có "
-            f"{sheet.frame_w:.0f} × {sheet.frame_h:.0f} mm. / At 1:{scale} the area needs {w_mm:.0f} × {h_mm:.0f} mm; "
-            f"the {sheet.name} map frame is {sheet.frame_w:.0f} × {sheet.frame_h:.0f} mm: use a smaller scale or A3."
+            f"{sheet.frame_w:.0f} × {sheet.frame_h:.0f} mm: {advice_vi}. / At 1:{scale} the area needs {w_mm:.0f} × "
+            f"{h_mm:.0f} mm; the {sheet.name} map frame is {sheet.frame_w:.0f} × {sheet.frame_h:.0f} mm: {advice_en}."
         )
 
 
