@@ -88,8 +88,10 @@ def fetch_file(item: SourceFile, cfg: Settings | None = None) -> Path:
             actual = sha256_of(mirrored)
             if actual != item.sha256:
                 raise SourceError(
-                    f"Nguồn '{item.source_id}': tệp {mirrored} có sha256 {actual}, cần {item.sha256}. "
-                    f"/ Source '{item.source_id}': the mirror copy {mirrored} has sha256 {actual}, "
+                    f"Nguồn '{item.source_id}': tệp {mirrored} có sha256 {actual}, cần {item.sha256} (ghim trong "
+                    f"layers/sources.yaml). Tệp trong bản sao bị hỏng hoặc khác phiên bản: hãy khôi phục từ {item.url}, "
+                    f"hoặc bỏ GEO_APP_DATA_MIRROR để tải về.\n"
+                    f"Source '{item.source_id}': the mirror copy {mirrored} has sha256 {actual}, "
                     f"expected {item.sha256} (pinned in layers/sources.yaml). The mirror file is corrupted "
                     f"or a different version: restore it from {item.url}, or unset GEO_APP_DATA_MIRROR "
                     f"to download it."
@@ -100,7 +102,9 @@ def fetch_file(item: SourceFile, cfg: Settings | None = None) -> Path:
         return cached
     if cfg.offline:
         raise SourceError(
-            f"Nguồn '{item.source_id}': không có tệp {item.name} ở máy này. / Source '{item.source_id}': "
+            f"Nguồn '{item.source_id}': không có tệp {item.name} trong bản sao cục bộ hay bộ nhớ đệm, và "
+            f"GEO_APP_OFFLINE đang bật. Hãy trỏ GEO_APP_DATA_MIRROR tới bản sao có {item.relative_path}, hoặc "
+            f"kết nối mạng rồi chạy lại để tải {item.url}.\nSource '{item.source_id}': "
             f"{item.name} is neither in the mirror ({cfg.mirror or 'GEO_APP_DATA_MIRROR not set'}) nor in the "
             f"cache ({cached}), and GEO_APP_OFFLINE is set. Point GEO_APP_DATA_MIRROR at a mirror that "
             f"holds {item.relative_path}, or go online and run again to download {item.url}."
@@ -115,12 +119,14 @@ def fetch_file(item: SourceFile, cfg: Settings | None = None) -> Path:
         )
     except ValueError as exc:  # pooch's hash mismatch: the temporary download is already deleted
         raise SourceError(
-            f"Source '{item.source_id}': the download of {item.url} does not match the pinned sha256 "
+            f"Nguồn '{item.source_id}': tệp tải về không khớp sha256 đã ghim (bị cắt cụt hoặc đã đổi); không giữ lại gì, "
+            f"hãy thử lại.\nSource '{item.source_id}': the download of {item.url} does not match the pinned sha256 "
             f"{item.sha256} (truncated or changed upstream). Nothing was kept; try again, or check "
             f"the pin in layers/sources.yaml. ({exc})"
         ) from exc
     except Exception as exc:  # network errors of every kind
         raise SourceError(
+            f"Nguồn '{item.source_id}': không tải được {item.url}; kiểm tra mạng hoặc đặt GEO_APP_DATA_MIRROR.\n"
             f"Source '{item.source_id}': could not download {item.url} ({exc.__class__.__name__}: {exc}). "
             f"Check the connection, or set GEO_APP_DATA_MIRROR to a local mirror of the sources."
         ) from exc
