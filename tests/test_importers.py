@@ -354,3 +354,115 @@ def test_detection_without_a_store_uses_the_fixed_bbox(pha_long, tmp_path, monke
     result = read_features(zipped, kind="polygon")
     _same(result.frame, pha_long)
     assert result.axis_swapped and "bounding box" in result.crs_reason
+
+
+# --- review findings: crs= as text, invalid polygons, message wording --------------------------------
+
+@pytest.mark.parametrize("given", ["VN2000_6DEG", "vn2000-6deg", "VN2000_TM3", "EPSG:9208", "9208", "WGS84"])
+def test_crs_names_given_as_text(pha_long, tmp_path, given):
+    six = _shapefile(pha_long.to_crs(VN2000_6DEG), tmp_path, "six_text", drop=(".prj",))
+    metres = _shapefile(pha_long, tmp_path, "tm3_text", drop=(".prj",))
+    if "6" in given and "9208" not in given:
+        result = read_features(six, kind="polygon", crs=given)
+        _same(result.frame, pha_long, 1e-6)
+        assert "0.9996" in result.assumed_crs and not result.crs_ambiguous
+    elif given == "WGS84":
+        lonlat = tmp_path / "ll.geojson"
+        lonlat.write_text(pha_long.to_crs(4326).to_json(drop_id=True).replace('"crs"', '"_crs"'), encoding="utf-8")
+        assert read_features(lonlat, kind="polygon", crs=given).assumed_crs == "EPSG:4326"
+    else:
+        result = read_features(metres, kind="polygon", crs=given)
+        _same(result.frame, pha_long)
+        assert result.assumed_crs == "EPSG:9208" and "caller" in result.crs_reason
+
+
+@pytest.mark.parametrize("given", ["EPSG:9999999", "FOO", "EPSG:5703", ""])
+def test_bad_crs_is_one_clear_error_listing_accepted_values(pha_long, store_home, tmp_path, given):
+    before = _store_hash(store_home)
+    path = tmp_path / "area.gpkg"
+    pha_long.to_file(path, driver="GPKG")
+    with pytest.raises(ImportFailed) as err:
+        read_features(path, kind="polygon", crs=given)
+    text = str(err.value)
+    assert f"crs='{given}'" in text and "không dùng được" in text and "cannot be used" in text
+    assert "VN2000_6DEG" in text and "VN2000_TM3" in text and "EPSG:9208" in text
+    assert "Giá trị được chấp nhận" in text and "Accepted values" in text and "Nothing stored has changed" in text
+    assert _store_hash(store_home) == before
+
+
+def test_cli_import_with_a_bad_crs_gives_no_traceback(pha_long, store_home, tmp_path):
+    from click.testing import CliRunner
+
+    from geo_app.cli import main
+
+    path = tmp_path / "area.gpkg"
+    pha_long.to_file(path, driver="GPKG")
+    for crs in ("FOO", "EPSG:9999999"):
+        result = CliRunner().invoke(main, ["import", str(path), "--crs", crs])
+        assert result.exit_code == 1, result.output
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.output and "CRSError" not in result.output
+        assert "Accepted values" in result.output and "VN2000_6DEG" in result.output
+    ok = CliRunner().invoke(main, ["import", str(path), "--crs", "VN2000_TM3"])
+    assert ok.exit_code == 0, ok.output
+
+
+def _bow_tie(x0=440000.0, y0=2520000.0, size=1000.0):
+    return shapely.Polygon([(x0, y0), (x0 + size, y0 + size), (x0 + size, y0), (x0, y0 + size)])
+
+
+def test_invalid_polygon_is_repaired_and_reported(store_home, tmp_path):
+    square = shapely.box(442000, 2520000, 443000, 2521000)
+    frame = gpd.GeoDataFrame({"ten": ["vuông", "nơ"]}, geometry=[square, _bow_tie()], crs="EPSG:9208")
+    path = tmp_path / "bowtie.gpkg"
+    frame.to_file(path, driver="GPKG")
+    result = read_features(path, kind="polygon")
+    assert result.frame.geometry.is_valid.all() and len(result.frame) == 2  # nothing dropped
+    assert result.frame.area.tolist() == pytest.approx([1e6, 5e5])          # the bow-tie's two lobes, not 0 ha
+    assert len(result.repairs) == 1
+    repair = result.repairs[0]
+    assert repair.source_row == 2 and repair.reason.startswith("Self-intersection")
+    assert repair.area_before_m2 == pytest.approx(0) and repair.area_after_m2 == pytest.approx(5e5)
+    text = _messages(result)
+    assert repair.message in result.messages and str(repair) == repair.message
+    assert "bowtie.gpkg" in repair.message and "make_valid" in repair.message and "Self-intersection" in repair.message
+    assert "0,00 ha → 50,00 ha" in text and "0.00 ha → 50.00 ha" in text
+
+
+def test_boundary_points_out_of_order_are_repaired_with_a_hint(store_home, tmp_path):
+    # four corners in bow-tie order: X = northing, Y = easting (Vietnamese convention)
+    corners = [(2520000, 440000), (2521000, 441000), (2520000, 441000), (2521000, 440000)]
+    path = tmp_path / "diem_sai_thu_tu.csv"
+    path.write_text("STT,X,Y\n" + "\n".join(f"{i + 1},{x},{y}" for i, (x, y) in enumerate(corners)), encoding="utf-8")
+    result = read_features(path, kind="polygon")
+    assert result.frame.geometry.is_valid.all() and result.frame.area.iloc[0] == pytest.approx(5e5)
+    assert len(result.repairs) == 1 and result.repairs[0].source_row == 2
+    assert "thứ tự điểm" in result.repairs[0].message and "out of order" in result.repairs[0].message
+
+
+def test_polygon_that_cannot_be_repaired_fails_naming_its_row(store_home, tmp_path):
+    flat = shapely.Polygon([(440000, 2520000), (441000, 2520000), (442000, 2520000), (440000, 2520000)])
+    frame = gpd.GeoDataFrame({"ten": ["vuông", "dẹt"]}, geometry=[shapely.box(442000, 2520000, 443000, 2521000), flat],
+                             crs="EPSG:9208")
+    path = tmp_path / "flat.gpkg"
+    frame.to_file(path, driver="GPKG")
+    with pytest.raises(ImportFailed) as err:
+        read_features(path, kind="polygon")
+    text = str(err.value)
+    assert "flat.gpkg" in text and "đối tượng số 2" in text and "feature 2" in text and "cannot be repaired" in text
+
+
+def test_messages_keep_each_half_in_one_language(pha_long, tmp_path):
+    kml = tmp_path / "area.kml"
+    pyogrio.write_dataframe(pha_long.to_crs(4326).rename(columns={"ten": "Name"}), kml, driver="KML")
+    result = read_features(kml, kind="polygon")
+    text = _messages(result)
+    assert "theo tệp KML" in text and "from the KML file" in text
+    assert "from the tệp" not in text and "the tệp" not in text
+    assert text.endswith("Read 1 feature") and "1 features" not in text
+    for message in result.messages:
+        vi, _, en = message.partition(" / ")
+        assert not any(word in en for word in ("tệp", "điểm", "tỉnh")), message
+    prj = read_features(_shapefile(pha_long, tmp_path, "halves"), kind="polygon")
+    assert "theo tệp .prj" in prj.crs_reason and "from the .prj file" in prj.crs_reason
+    assert "% số điểm nằm trong tỉnh" in prj.crs_reason

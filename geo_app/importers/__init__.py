@@ -9,17 +9,21 @@ One framework-free entry point::
     result.crs_reason     # why (Vietnamese / English)
     result.encoding       # "UTF-8", "CP1258", "TCVN3" or "VNI"
     result.messages       # every assumption, Vietnamese first
+    result.repairs        # invalid polygons repaired with make_valid (row, reason, area before/after)
+
+``crs=`` takes a pyproj CRS, a name ("VN2000_6DEG", "VN2000_TM3" = EPSG:9208, "WGS84"), an EPSG code,
+WKT or a PROJ string; anything else is an :class:`ImportFailed` listing the accepted values.
 
 It only reads; a file it cannot read raises :class:`ImportFailed` with one message naming the file,
 the problem and what to do.
 """
-from .core import FORMATS, POINT, POLYGON, ImportResult, read_features
-from .crs import LAO_CAI_BBOX_WGS84, VN2000_6DEG, CrsDecision, decide_crs
+from .core import FORMATS, POINT, POLYGON, GeometryRepair, ImportResult, read_features
+from .crs import CRS_NAMES, LAO_CAI_BBOX_WGS84, VN2000_6DEG, CrsDecision, CrsInvalid, decide_crs, parse_crs
 from .encodings import CP1258, TCVN3, UTF8, VNI, decode_tcvn3, decode_vni, encode_cp1258, encode_tcvn3, encode_vni
 from .errors import ImportFailed
 
 __all__ = [
-    "read_features", "ImportResult", "ImportFailed", "FORMATS", "POINT", "POLYGON",
-    "VN2000_6DEG", "LAO_CAI_BBOX_WGS84", "CrsDecision", "decide_crs",
+    "read_features", "ImportResult", "GeometryRepair", "ImportFailed", "FORMATS", "POINT", "POLYGON",
+    "VN2000_6DEG", "LAO_CAI_BBOX_WGS84", "CrsDecision", "decide_crs", "parse_crs", "CrsInvalid", "CRS_NAMES",
     "UTF8", "CP1258", "TCVN3", "VNI", "decode_tcvn3", "decode_vni", "encode_tcvn3", "encode_vni", "encode_cp1258",
 ]

@@ -24,8 +24,9 @@ from shapely.geometry import Point, Polygon
 from .. import STORE_CRS
 from . import encodings as enc
 from . import tables as tb
-from .crs import CrsUndetermined, decide_crs
+from .crs import ACCEPTED_CRS_EN, ACCEPTED_CRS_VI, CrsInvalid, CrsUndetermined, decide_crs, parse_crs
 from .errors import ImportFailed
+from .text import count_en, msg, num_en, num_vi
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,28 @@ FORMATS = {
     ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpx": "GPX", ".csv": "CSV", ".txt": "CSV", ".xlsx": "XLSX",
 }
 _SUPPORTED = "GeoPackage (.gpkg), Shapefile (.zip/.shp), KML/KMZ, GeoJSON, GPX, CSV, XLSX"
+
+
+@dataclass(frozen=True)
+class GeometryRepair:
+    """An invalid polygon of the file, and what was done about it (always also in ``messages``)."""
+
+    #: the row (table) or feature number (vector layer) in the file, as ``source_row`` gives it
+    source_row: int | None
+    #: the layer of a multi-layer file, or None
+    layer: str | None
+    #: why it was invalid (``shapely.is_valid_reason``, e.g. "Self-intersection[...]")
+    reason: str
+    #: area in m² (EPSG:9208) as the file's rings give it (a bow-tie's lobes cancel out), and after repair
+    area_before_m2: float
+    area_after_m2: float
+    #: True when replaced by ``shapely.make_valid``'s polygonal part
+    repaired: bool = True
+    #: the message (vi / en)
+    message: str = ""
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -55,10 +78,12 @@ class ImportResult:
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)
     #: for polygons built from a table of boundary points: those points, in order, in EPSG:9208
     points: gpd.GeoDataFrame | None = None
+    #: invalid polygons found in the file and repaired with make_valid (each also in ``messages``);
+    #: validation reports them so the officer corrects the source file
+    repairs: list[GeometryRepair] = field(default_factory=list)
 
 
-def _msg(vi: str, en: str) -> str:
-    return f"{vi} / {en}"
+_msg = msg
 
 
 def read_features(
@@ -80,7 +105,9 @@ def read_features(
 
     ``kind``: "polygon" (production areas, karst units; a table of boundary points becomes a polygon,
     in the order of its STT column or else of the rows), "point" (water sources), or None (whatever
-    the file holds). ``crs``: override the detection (e.g. ``geo_app.importers.VN2000_6DEG``).
+    the file holds). ``crs``: override the detection: a pyproj CRS (e.g. ``geo_app.importers.VN2000_6DEG``),
+    a name ("VN2000_6DEG", "VN2000_TM3" = EPSG:9208, "WGS84"), an EPSG code, WKT or a PROJ string; one
+    that names no usable CRS raises :class:`ImportFailed` listing the accepted values.
     ``encoding``: override the text-encoding detection ("UTF-8", "CP1258", "TCVN3", "VNI").
     ``x_col``/``y_col`` name the table's X (northing) and Y (easting) columns, ``lon_col``/``lat_col``
     its longitude and latitude; found by name when not given (X, Y, Kinh độ, Vĩ độ, lon, lat...).
@@ -106,6 +133,16 @@ def read_features(
     if path.stat().st_size == 0:
         raise ImportFailed(path, "tệp rỗng (0 byte)", "the file is empty (0 bytes)",
                            "Xuất lại dữ liệu từ phần mềm gốc.", "Export the data again from the original software.")
+    if crs is not None:
+        try:
+            crs = parse_crs(crs)
+        except CrsInvalid as exc:
+            why_vi = ("đây không phải hệ tọa độ phẳng hay địa lý (ví dụ hệ độ cao)" if exc.readable
+                      else "pyproj không nhận ra tên hay mã này")
+            raise ImportFailed(path, f"hệ tọa độ crs='{exc.given}' không dùng được ({why_vi})",
+                               f"the CRS crs='{exc.given}' cannot be used ({exc.detail})",
+                               f"Giá trị được chấp nhận: {ACCEPTED_CRS_VI}. Bỏ trống để tự xác định từ tọa độ.",
+                               f"Accepted values: {ACCEPTED_CRS_EN}. Leave it out to detect it from the coordinates.") from None
     options = dict(kind=kind, crs=crs, encoding=encoding, layer=layer)
     if suffix in (".csv", ".txt", ".xlsx"):
         overrides = {role: name for role, name in ((tb.X, x_col), (tb.Y, y_col), (tb.LON, lon_col), (tb.LAT, lat_col),
@@ -216,7 +253,7 @@ def _read_shapefiles(path: Path, fmt: str, sources, **options) -> ImportResult:
         cpg = ", ".join(sorted(cpgs))
         notes.append(_msg(f"tệp .cpg ghi '{cpg}'; bảng mã dùng theo nội dung: {guess.encoding}",
                           f"the .cpg says '{cpg}'; encoding used, from the content: {guess.encoding}"))
-    return _finish(path, fmt, frames, declared, guess.encoding, notes, guess, declared_by=".prj", **options)
+    return _finish(path, fmt, frames, declared, guess.encoding, notes, guess, declared_by=("tệp .prj", ".prj file"), **options)
 
 
 def _read_layers(path: Path, fmt: str, gdal_path: str, layer: str | None, kind: str | None, encoding: str | None):
@@ -309,14 +346,16 @@ def _finish(path, fmt, frames, declared, encoding_label, notes, guess, *, kind, 
     frame["geometry"] = shapely.force_2d(frame.geometry.values)
     dropped = sum(len(f) for f in frames) - len(frame)
     if dropped:
-        messages.append(_msg(f"bỏ qua {dropped} đối tượng không có hình học", f"skipped {dropped} features without geometry"))
+        messages.append(_msg(f"bỏ qua {dropped} đối tượng không có hình học",
+                             f"skipped {count_en(dropped, 'feature')} without geometry"))
 
     frame, built_points = _apply_kind(path, frame, kind, messages, order_col, group_col)
+    built = built_points is not None or bool(frame.attrs.get("closed_lines"))
 
     coords = shapely.get_coordinates(frame.geometry.values)
     try:
         decision = decide_crs(coords[:, 0], coords[:, 1], declared=declared, explicit=crs,
-                              declared_by=declared_by or f"tệp {fmt} / the {fmt} file")
+                              declared_by=declared_by or (f"tệp {fmt}", f"{fmt} file"))
     except CrsUndetermined as exc:
         raise _crs_failure(path, exc) from None
     frame = _to_store(frame, decision)
@@ -327,19 +366,21 @@ def _finish(path, fmt, frames, declared, encoding_label, notes, guess, *, kind, 
     vi_note, en_note = guess.note()
     messages.append(_msg(vi_note, en_note))
     messages += notes
-    messages.append(_msg(f"Đã đọc {len(frame)} đối tượng", f"Read {len(frame)} features"))
+    frame, repairs = _repair_invalid(path, frame, messages, built=built, table=False)
+    messages.append(_msg(f"Đã đọc {len(frame)} đối tượng", f"Read {count_en(len(frame), 'feature')}"))
     return ImportResult(frame=frame, assumed_crs=decision.label, crs_reason=decision.reason, encoding=encoding_label,
                         messages=messages, source=path, format=fmt, axis_swapped=decision.swapped,
-                        crs_ambiguous=decision.ambiguous, points=built_points)
+                        crs_ambiguous=decision.ambiguous, points=built_points, repairs=repairs)
 
 
 def _crs_failure(path, exc) -> ImportFailed:
-    return ImportFailed(path, f"không xác định được hệ tọa độ: tọa độ ({exc}) không nằm trong hay gần tỉnh Lào Cai "
+    return ImportFailed(path, f"không xác định được hệ tọa độ: tọa độ ({exc.vi}) không nằm trong hay gần tỉnh Lào Cai "
                               f"theo WGS 84, VN-2000 TM-3 104°45' hay múi 6°, kể cả khi đảo trục",
                         f"cannot work out the CRS: the coordinates ({exc}) are not in or near Lào Cai province as "
                         f"WGS 84, VN-2000 TM-3 104°45' or the 6° variant, even with the axes swapped",
-                        "Cho biết hệ tọa độ bằng tham số crs= (ví dụ 'EPSG:3405'), hoặc kiểm tra lại số liệu.",
-                        "Give the CRS with crs= (e.g. 'EPSG:3405'), or check the numbers.")
+                        f"Cho biết hệ tọa độ bằng tham số crs= hoặc --crs (ví dụ 'EPSG:3405'; chấp nhận: {ACCEPTED_CRS_VI}), "
+                        f"hoặc kiểm tra lại số liệu.",
+                        f"Give the CRS with crs= or --crs (e.g. 'EPSG:3405'; accepted: {ACCEPTED_CRS_EN}), or check the numbers.")
 
 
 def _to_store(frame: gpd.GeoDataFrame, decision) -> gpd.GeoDataFrame:
@@ -365,14 +406,16 @@ def _apply_kind(path, frame, kind, messages, order_col, group_col):
             raise ImportFailed(path, f"cần các điểm nhưng tệp chỉ có {found}", f"points were expected but the file holds {found}",
                                "Xuất các nguồn nước thành điểm.", "Export the water sources as points.")
         if len(points) < len(frame):
-            messages.append(_msg(f"bỏ qua {len(frame) - len(points)} đối tượng không phải điểm",
-                                 f"skipped {len(frame) - len(points)} features that are not points"))
+            n = len(frame) - len(points)
+            messages.append(_msg(f"bỏ qua {n} đối tượng không phải điểm",
+                                 f"skipped {count_en(n, 'feature')} that {'is' if n == 1 else 'are'} not points"))
         return points.reset_index(drop=True), None
     polys = frame[types.isin(["Polygon", "MultiPolygon"])]
     if not polys.empty:
         if len(polys) < len(frame):
-            messages.append(_msg(f"bỏ qua {len(frame) - len(polys)} đối tượng không phải vùng",
-                                 f"skipped {len(frame) - len(polys)} features that are not polygons"))
+            n = len(frame) - len(polys)
+            messages.append(_msg(f"bỏ qua {n} đối tượng không phải vùng",
+                                 f"skipped {count_en(n, 'feature')} that {'is' if n == 1 else 'are'} not polygons"))
         return polys.reset_index(drop=True), None
     lines = frame[types.isin(["LineString", "MultiLineString", "LinearRing"])]
     if not lines.empty:
@@ -386,9 +429,11 @@ def _apply_kind(path, frame, kind, messages, order_col, group_col):
         if out.empty:
             raise ImportFailed(path, "đường ranh giới có ít hơn 3 điểm", "the boundary line has fewer than 3 points")
         messages.append(_msg(f"{len(out)} đường ranh giới (track/đường) được khép thành vùng",
-                             f"{len(out)} boundary lines (tracks/lines) were closed into polygons"))
-        _warn_invalid(out, messages)
-        return out.reset_index(drop=True), None
+                             f"{count_en(len(out), 'boundary line')} (tracks/lines) closed into "
+                             f"{count_en(len(out), 'polygon')}"))
+        out = out.reset_index(drop=True)
+        out.attrs["closed_lines"] = True
+        return out, None
     points = frame[types == "Point"]
     if len(points) >= 3:
         order = order_col or next((c for c in points.columns if tb.normalise_header(c) in tb._ROLE_NAMES[tb.ORDER]), None)
@@ -428,17 +473,75 @@ def _polygons_from_points(path, points: gpd.GeoDataFrame, order_col, group_col, 
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=points.crs)
     out["source_row"] = [int(grp["source_row"].min()) for _, grp in groups] if group_col else [int(points["source_row"].min())]
     messages.append(_msg(f"{len(out)} vùng được dựng từ {len(points)} điểm ranh giới, nối {how[0]}",
-                         f"{len(out)} polygon(s) built from {len(points)} boundary points, joined {how[1]}"))
-    _warn_invalid(out, messages)
+                         f"{count_en(len(out), 'polygon')} built from {count_en(len(points), 'boundary point')}, "
+                         f"joined {how[1]}"))
     return out, gpd.GeoDataFrame(points.reset_index(drop=True), geometry="geometry", crs=points.crs)
 
 
-def _warn_invalid(frame, messages):
-    for i, geom in enumerate(frame.geometry):
-        if not geom.is_valid:
-            why = shapely.is_valid_reason(geom)
-            messages.append(_msg(f"CẢNH BÁO: vùng thứ {i + 1} không hợp lệ ({why}) — thứ tự điểm có thể sai, ranh giới tự cắt",
-                                 f"WARNING: polygon {i + 1} is invalid ({why}) — the point order may be wrong and the boundary cross itself"))
+def _polygonal_part(geom):
+    """The polygons of a make_valid result (a collection may also hold collapsed lines and points)."""
+    if geom is None or geom.is_empty:
+        return None, 0
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom, 0
+    parts = list(getattr(geom, "geoms", [geom]))
+    polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
+    if not polys:
+        return None, len(parts)
+    merged = shapely.union_all(polys)
+    return merged, len(parts) - len(polys)
+
+
+def _repair_invalid(path: Path, frame: gpd.GeoDataFrame, messages: list[str], *, built: bool = False,
+                    table: bool = True):
+    """Repair invalid polygons with make_valid when the repair keeps polygonal area; say so for each.
+
+    A polygon whose repair leaves no area (all its points on a line, a ring of 2 distinct points)
+    cannot be used: the import fails naming its row, rather than dropping it or keeping a zero-area
+    shape. Runs in EPSG:9208, so the areas are in the store's metres. ``table``: rows of a table
+    (``source_row`` is the file's line) rather than features of a vector layer.
+    """
+    geoms = frame.geometry.values
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))  # Polygon, MultiPolygon
+    invalid = polygonal & ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return frame, []
+    rows = frame["source_row"].tolist() if "source_row" in frame else list(range(1, len(frame) + 1))
+    layers = frame["source_layer"].tolist() if "source_layer" in frame else [None] * len(frame)
+    hint_vi = " — thứ tự điểm ranh giới có thể sai (ranh giới tự cắt)" if built else ""
+    hint_en = " — the boundary points may be out of order (the boundary crosses itself)" if built else ""
+    new_geoms = list(geoms)
+    repairs = []
+    for i in np.flatnonzero(invalid):
+        geom = geoms[i]
+        reason = shapely.is_valid_reason(geom)
+        before = float(geom.area)
+        fixed, dropped_parts = _polygonal_part(shapely.make_valid(geom))
+        row, layer = rows[i], layers[i]
+        where_vi = (f"dòng {row}" if table else f"đối tượng số {row}") + (f" (lớp '{layer}')" if layer else "")
+        where_en = (f"row {row}" if table else f"feature {row}") + (f" (layer '{layer}')" if layer else "")
+        if fixed is None or fixed.area <= 0:
+            raise ImportFailed(
+                path, f"vùng ở {where_vi} không hợp lệ ({reason}) và không sửa được: make_valid không còn diện tích "
+                      f"(mọi điểm gần như thẳng hàng){hint_vi}",
+                f"the polygon in {where_en} is invalid ({reason}) and cannot be repaired: make_valid leaves no "
+                f"area (its points are almost on one line){hint_en}",
+                "Vẽ lại ranh giới của vùng đó thành vùng khép kín.", "Draw that boundary again as a closed polygon.")
+        after = float(fixed.area)
+        extra_vi = f"; bỏ {dropped_parts} phần đã suy biến thành đường/điểm" if dropped_parts else ""
+        extra_en = f"; {count_en(dropped_parts, 'part')} collapsed to lines/points dropped" if dropped_parts else ""
+        text = _msg(
+            f"CẢNH BÁO: tệp '{path.name}', vùng ở {where_vi} không hợp lệ ({reason}){hint_vi}; đã sửa bằng make_valid: diện tích "
+            f"{num_vi(before / 1e4, 2)} ha → {num_vi(after / 1e4, 2)} ha{extra_vi}. Kiểm tra và sửa tệp nguồn",
+            f"WARNING: file '{path.name}', the polygon in {where_en} is invalid ({reason}){hint_en}; repaired with make_valid: area "
+            f"{num_en(before / 1e4, 2)} ha → {num_en(after / 1e4, 2)} ha{extra_en}. Check and correct the source file")
+        messages.append(text)
+        new_geoms[i] = fixed
+        repairs.append(GeometryRepair(int(row) if row is not None and row == row else None, layer, reason,
+                                      before, after, True, text))
+    out = frame.copy()
+    out["geometry"] = gpd.GeoSeries(new_geoms, index=frame.index, crs=frame.crs)
+    return out, repairs
 
 
 # --- tables ------------------------------------------------------------------------------------------
@@ -550,6 +653,8 @@ def _table_to_result(path, fmt, table: tb.Table, guess, notes, *, kind, crs) -> 
         built_points = _to_store(built_points, decision)
         built_points["source_file"] = path.name
     frame["source_file"] = path.name
+    repair_messages: list[str] = []
+    frame, repairs = _repair_invalid(path, frame, repair_messages, built=built_points is not None)
     if axis == "XY":
         if decision.swapped:
             axis_vi = "cột X chứa hoành độ (easting) theo thứ tự GIS, không theo quy ước trắc địa Việt Nam; đã đọc X là hoành độ"
@@ -562,11 +667,13 @@ def _table_to_result(path, fmt, table: tb.Table, guess, notes, *, kind, crs) -> 
     messages.append(_msg(*guess.note()))
     messages += notes
     messages += [m for _, m in skipped]
+    messages += repair_messages
     messages.append(_msg(f"Đã đọc {len(frame)} đối tượng từ {len(keep)} dòng; bỏ qua {len(skipped)} dòng",
-                         f"Read {len(frame)} features from {len(keep)} rows; skipped {len(skipped)} rows"))
+                         f"Read {count_en(len(frame), 'feature')} from {count_en(len(keep), 'row')}; "
+                         f"skipped {count_en(len(skipped), 'row')}"))
     return ImportResult(frame=frame, assumed_crs=decision.label, crs_reason=decision.reason, encoding=guess.encoding,
                         messages=messages, source=path, format=fmt, axis_swapped=decision.swapped,
-                        crs_ambiguous=decision.ambiguous, skipped_rows=skipped, points=built_points)
+                        crs_ambiguous=decision.ambiguous, skipped_rows=skipped, points=built_points, repairs=repairs)
 
 
 def _is_number(value) -> bool:

@@ -25,6 +25,7 @@ from pyproj.crs.coordinate_system import Cartesian2DCS
 from shapely.geometry import box
 
 from .. import STORE_CRS
+from .text import num_vi
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,66 @@ SAME_SHARE = 0.02
 
 
 class CrsUndetermined(ValueError):
-    """No hypothesis puts the coordinates in or near the province."""
+    """No hypothesis puts the coordinates in or near the province.
+
+    ``vi`` / ``en``: the coordinate ranges, written for each language."""
+
+    def __init__(self, en: str, vi: str | None = None):
+        self.en, self.vi = en, vi if vi is not None else en
+        super().__init__(en)
+
+
+class CrsInvalid(ValueError):
+    """A ``crs=`` the caller gave that names no usable horizontal CRS."""
+
+    def __init__(self, given, detail: str, readable: bool = False):
+        #: readable: pyproj read it, but it is not a horizontal CRS (e.g. a vertical datum)
+        self.given, self.detail, self.readable = given, detail, readable
+        super().__init__(f"{given!r}: {detail}")
+
+
+#: Names accepted for ``crs=`` besides anything pyproj reads (EPSG:xxxx, WKT, PROJ strings).
+#: Keys are compared in upper case with spaces and hyphens turned into underscores.
+CRS_NAMES = {
+    "VN2000_6DEG": "6deg", "VN2000_6": "6deg", "VN2000_MUI6": "6deg",
+    "VN2000_TM3": STORE_CRS, "VN2000_3DEG": STORE_CRS, "VN2000_MUI3": STORE_CRS, "VN2000_104_45": STORE_CRS,
+    "WGS84": WGS84, "WGS_84": WGS84,
+}
+ACCEPTED_CRS_VI = ("VN2000_TM3 (= EPSG:9208, VN-2000 TM-3 104°45', k=0,9999), VN2000_6DEG (VN-2000 múi 6° "
+                   "104°45', k=0,9996), WGS84 (= EPSG:4326), EPSG:4756 (VN-2000 địa lý), hoặc một mã EPSG, "
+                   "chuỗi WKT hay PROJ khác của hệ tọa độ phẳng hoặc địa lý")
+ACCEPTED_CRS_EN = ("VN2000_TM3 (= EPSG:9208, VN-2000 TM-3 104°45', k=0.9999), VN2000_6DEG (VN-2000 6° "
+                   "104°45', k=0.9996), WGS84 (= EPSG:4326), EPSG:4756 (geographic VN-2000), or any other "
+                   "EPSG code, WKT or PROJ string of a projected or geographic CRS")
+
+
+def parse_crs(value) -> CRS:
+    """The caller's ``crs=`` as a pyproj CRS: a CRS object, one of :data:`CRS_NAMES`, an EPSG code
+    (``9208``, ``"EPSG:9208"``), WKT or a PROJ string. Raises :class:`CrsInvalid` otherwise."""
+    if isinstance(value, CRS):
+        crs = value
+    else:
+        text = str(value).strip()
+        key = text.upper().replace(" ", "_").replace("-", "_")
+        named = CRS_NAMES.get(key) or CRS_NAMES.get(key.replace("VN_2000", "VN2000"))
+        if named == "6deg":
+            return VN2000_6DEG
+        if named is not None:
+            text = named
+        elif text.isdigit():
+            text = f"EPSG:{text}"
+        if not text:
+            raise CrsInvalid(value, "empty")
+        try:
+            crs = CRS.from_user_input(text)
+        except Exception as exc:  # pyproj.exceptions.CRSError and friends
+            raise CrsInvalid(value, str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__) from None
+    horizontal = crs.source_crs if crs.is_bound else crs
+    if horizontal is not None and horizontal.is_compound:
+        horizontal = next((c for c in horizontal.sub_crs_list if c.is_projected or c.is_geographic), None)
+    if horizontal is None or not (horizontal.is_projected or horizontal.is_geographic):
+        raise CrsInvalid(value, f"'{crs.name}' is not a projected or geographic (horizontal) CRS", readable=True)
+    return crs
 
 
 @dataclass(frozen=True)
@@ -136,7 +196,7 @@ def canonical(crs: CRS | str) -> tuple[CRS, str | None]:
     for k, target, label in ((0.9999, CRS.from_user_input(STORE_CRS), STORE_CRS), (0.9996, VN2000_6DEG, VN2000_6DEG_LABEL)):
         if _same_tm(crs, k):
             return target, (
-                f"tệp .prj mô tả VN-2000 kinh tuyến trục 104°45' (k={k}); dùng định nghĩa chuẩn {label} "
+                f"tệp .prj mô tả VN-2000 kinh tuyến trục 104°45' (k={num_vi(k)}); dùng định nghĩa chuẩn {label} "
                 f"(bỏ qua tên datum và tham số TOWGS84 nếu có)",
                 f"the .prj describes VN-2000 meridian 104°45' (k={k}); using the standard definition {label} "
                 f"(its datum name and any TOWGS84 ignored)",
@@ -215,16 +275,20 @@ def _sample(x, y, limit: int = 2000):
 
 
 def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str | None = None,
-               declared_by: str = ".prj") -> CrsDecision:
+               declared_by: str | tuple[str, str] = ("tệp .prj", ".prj file")) -> CrsDecision:
     """Decide the CRS (and axis order) of coordinates ``x``, ``y`` as they come in the file.
 
     ``explicit``: the caller's ``crs=``, trusted (only the axis order is still checked).
     ``declared``: what the file says (.prj, GeoPackage metadata), trusted if the points then fall in
     the province. Otherwise every hypothesis is tried.
+    ``declared_by``: what declared it, (Vietnamese, English), e.g. ("tệp KML", "KML file").
     """
+    by_vi, by_en = (declared_by, declared_by) if isinstance(declared_by, str) else declared_by
+    if explicit is not None:
+        explicit = parse_crs(explicit)
     x, y = _sample(x, y)
     if len(x) == 0:
-        raise CrsUndetermined("no finite coordinates")
+        raise CrsUndetermined("no finite coordinates", "không có tọa độ hữu hạn nào")
     region, region_source = province_region()
     wide = region.buffer(REGION_MARGIN_M - EDGE_TOLERANCE_M)
     extent_vi = "ranh giới tỉnh trong kho lớp" if region_source == "store" else "khung giới hạn cố định của tỉnh"
@@ -249,8 +313,8 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
         label = crs_label(crs)
         straight, _ = _shares(crs, x, y, False, region, wide)
         if straight >= INSIDE_ENOUGH:
-            vi = f"theo {declared_by}: {label}; {straight:.0%} số điểm nằm trong tỉnh"
-            en = f"from the {declared_by}: {label}; {straight:.0%} of the points fall inside the province"
+            vi = f"theo {by_vi}: {label}; {straight * 100:.0f} % số điểm nằm trong tỉnh"
+            en = f"from the {by_en}: {label}; {straight:.0%} of the points fall inside the province"
             if declared_note:
                 vi, en = f"{vi} ({declared_note[0]})", f"{en} ({declared_note[1]})"
             return CrsDecision(crs, label, False, vi, en, inside_share=straight)
@@ -268,19 +332,20 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
     (crs, label, swapped), inside, near = best
     if inside == 0 and near < INSIDE_ENOUGH:
         rng = f"X {x.min():.6g}…{x.max():.6g}, Y {y.min():.6g}…{y.max():.6g}"
-        raise CrsUndetermined(rng)
+        rng_vi = f"X {num_vi(x.min())}…{num_vi(x.max())}, Y {num_vi(y.min())}…{num_vi(y.max())}"
+        raise CrsUndetermined(rng, rng_vi)
 
     prefix_vi, prefix_en = "", ""
     if declared is not None:
-        prefix_vi = f"{declared_by} ghi {crs_label(declared)} nhưng khi đó các điểm nằm ngoài tỉnh; "
-        prefix_en = f"the {declared_by} says {crs_label(declared)} but the points then fall outside the province; "
+        prefix_vi = f"{by_vi} ghi {crs_label(declared)} nhưng khi đó các điểm nằm ngoài tỉnh; "
+        prefix_en = f"the {by_en} says {crs_label(declared)} but the points then fall outside the province; "
     swap_vi = swap_en = ""
     if swapped and label == WGS84:
         swap_vi, swap_en = "; vĩ độ đứng trước kinh độ, đã đổi lại", "; latitude came before longitude and was put back"
     elif swapped:
         swap_vi = "; hai trục bị đảo (trục thứ nhất là tung độ X theo quy ước Việt Nam), đã đổi lại"
         swap_en = "; the axes were swapped (the first is the northing, X in the Vietnamese convention) and were put back"
-    where_vi = f"{inside:.0%} số điểm nằm trong tỉnh (so với {extent_vi})"
+    where_vi = f"{inside * 100:.0f} % số điểm nằm trong tỉnh (so với {extent_vi})"
     where_en = f"{inside:.0%} of the points fall inside the province (tested against {extent_en})"
     if inside == 0:
         where_vi = f"không điểm nào nằm trong tỉnh, nhưng nằm gần tỉnh (trong {REGION_MARGIN_M / 1000:.0f} km) — kiểm tra lại dữ liệu"
@@ -301,14 +366,14 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
         vi = (f"{prefix_vi}giả định VN-2000 TM-3 104°45' ({STORE_CRS}, k=0,9999): {where_vi}{swap_vi}. Tọa độ không "
               f"phân biệt được múi 3° (k=0,9999) với múi 6° cùng kinh tuyến (k=0,9996; lệch 0,03 % ≈ 0,7 km): chọn "
               f"{STORE_CRS}, hệ tọa độ tỉnh cho bản đồ tỷ lệ lớn; nếu là bản đồ hành chính múi 6° hãy chỉ định "
-              f"crs=VN2000_6DEG")
+              f"crs=VN2000_6DEG (dòng lệnh: --crs VN2000_6DEG)")
         en = (f"{prefix_en}assumed VN-2000 TM-3 104°45' ({STORE_CRS}, k=0.9999): {where_en}{swap_en}. The coordinates "
               f"cannot tell TM-3 (k=0.9999) from the 6° variant on the same meridian (k=0.9996; 0.03 % ≈ 0.7 km "
               f"apart): chose {STORE_CRS}, the provincial system for large-scale work; if the source is a 6° "
-              f"administrative map pass crs=VN2000_6DEG")
+              f"administrative map pass crs=VN2000_6DEG (command line: --crs VN2000_6DEG)")
     else:
         vi = (f"{prefix_vi}giả định {label}: {where_vi}{swap_vi}; với hệ còn lại ({other[0][1]}) chỉ "
-              f"{other[1]:.0%} nằm trong tỉnh")
+              f"{other[1] * 100:.0f} % nằm trong tỉnh")
         en = (f"{prefix_en}assumed {label}: {where_en}{swap_en}; under the other variant ({other[0][1]}) only "
               f"{other[1]:.0%} fall inside")
     return CrsDecision(crs, label, swapped, vi, en, ambiguous=ambiguous, inside_share=inside)

@@ -5,14 +5,23 @@
     report = ws.qa(inv)                                # outside province, duplicates < 10 m, bad values...
     zones = ws.protection_zones(inv.frame)             # rules: layers/water/protection_zones.yaml
     ws.save(inv.frame, zones)                          # → GEO_APP_HOME/user_layers.gpkg (atomic)
-    units = ws.import_units("karst.zip")
+    units = ws.import_units("karst.zip", "ten_don_vi")  # CLI: geo-app water-sources karst FILE --field NAME
     ws.summarise_by(inv.frame, units, "unit")
-    balance = ws.water_balance(inv.frame, "dan_so.csv")
+    balance = ws.water_balance(inv.frame, "dan_so.csv")  # status "thiếu / short", status_code "short"
+
+Impossible values (negative discharge, kept with --accept-errors) are left out of every sum and
+counted; records without an id keep a generated key "file#row" (``source_keys``).
 """
 from __future__ import annotations
 
-from .inventory import KINDS, REQUIRED, SCHEMA, Inventory, QAReport, import_inventory, qa, to_schema
-from .security import Balance, import_units, per_source, read_population, summarise_by, water_balance
+from .inventory import (
+    FIELD_LABELS, KINDS, REQUIRED, SCHEMA, Inventory, QAReport, field_label, impossible, import_inventory, qa,
+    source_keys, to_schema,
+)
+from .security import (
+    STATUS_LABELS, Balance, check_norm, data_notes, import_units, per_source, read_population, summarise_by,
+    water_balance,
+)
 from .user_store import user_store_path, write_user_layers
 from .zones import load_rules, protection_zones
 
@@ -37,8 +46,10 @@ def load():
 
 
 __all__ = [
-    "KINDS", "REQUIRED", "SCHEMA", "Inventory", "QAReport", "import_inventory", "qa", "to_schema",
-    "Balance", "import_units", "per_source", "read_population", "summarise_by", "water_balance",
+    "KINDS", "REQUIRED", "SCHEMA", "FIELD_LABELS", "Inventory", "QAReport", "import_inventory", "qa", "to_schema",
+    "field_label", "impossible", "source_keys",
+    "Balance", "STATUS_LABELS", "check_norm", "data_notes", "import_units", "per_source", "read_population",
+    "summarise_by", "water_balance",
     "user_store_path", "write_user_layers", "load_rules", "protection_zones", "save", "load",
     "INVENTORY_LAYER", "ZONES_LAYER",
 ]

@@ -20,6 +20,7 @@ from .. import STORE_CRS
 from ..importers import ImportResult, read_features
 from ..importers.crs import EDGE_TOLERANCE_M, province_region
 from ..importers.tables import normalise_header, parse_number
+from ..importers.text import num_en, num_vi
 from ..names import fold
 
 KINDS = {
@@ -62,6 +63,24 @@ SCHEMA: dict[str, tuple[str, set[str]]] = {
     "protection": ("str", {"protection", "bao ve", "tinh trang bao ve", "vung bao ho", "protection status"}),
 }
 REQUIRED = ("id", "name", "kind")
+#: schema field → (Vietnamese label, English label, unit) for messages: "lưu lượng (discharge_ls) = −3 L/s"
+FIELD_LABELS: dict[str, tuple[str, str, str]] = {
+    "id": ("mã nguồn", "source id", ""),
+    "name": ("tên nguồn", "source name", ""),
+    "kind": ("loại nguồn", "kind of source", ""),
+    "elevation_m": ("cao độ", "elevation", "m"),
+    "aquifer": ("tầng chứa nước", "aquifer", ""),
+    "discharge_ls": ("lưu lượng", "discharge", "L/s"),
+    "discharge_date": ("ngày đo", "measurement date", ""),
+    "season": ("mùa đo", "season", ""),
+    "permanence": ("chế độ dòng chảy", "permanence", ""),
+    "ec_us_cm": ("độ dẫn điện", "electrical conductivity", "µS/cm"),
+    "ph": ("độ pH", "pH", ""),
+    "temperature_c": ("nhiệt độ nước", "water temperature", "°C"),
+    "use": ("mục đích sử dụng", "use", ""),
+    "population_served": ("số dân hưởng lợi", "population served", "người / people"),
+    "protection": ("tình trạng bảo vệ", "protection status", ""),
+}
 #: Physically impossible (error) or implausible here (warning) values: (field, low, high, severity).
 #: Elevation: the province runs from ~70 m on the Red River to 3,143 m on Fansipan.
 RANGES = [
@@ -77,6 +96,68 @@ RANGES = [
 DUPLICATE_DISTANCE_M = 10.0
 #: dry season months in Lào Cai [open]; the water-balance config can override them
 DRY_MONTHS = (11, 12, 1, 2, 3, 4)
+
+
+def field_label(name: str) -> tuple[str, str]:
+    """("lưu lượng (discharge_ls)", "discharge (discharge_ls)") for a schema field."""
+    vi, en, _ = FIELD_LABELS.get(name, (name, name, ""))
+    return f"{vi} ({name})", f"{en} ({name})"
+
+
+def _value_text(name: str, value: float) -> tuple[str, str]:
+    unit = FIELD_LABELS.get(name, ("", "", ""))[2]
+    unit_vi, unit_en = (unit.split(" / ") + [unit])[:2] if " / " in unit else (unit, unit)
+    return (f"{num_vi(value)} {unit_vi}".rstrip(), f"{num_en(value)} {unit_en}".rstrip())
+
+
+def _bound_text(low, high, value) -> tuple[str, str]:
+    if low is not None and value < low:
+        return f"< {num_vi(low)}", f"< {num_en(low)}"
+    return f"> {num_vi(high)}", f"> {num_en(high)}"
+
+
+def impossible(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """True where ``frame[name]`` holds a value the QA marks impossible (an error in RANGES)."""
+    if name not in frame:
+        return np.zeros(len(frame), bool)
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    bad = np.zeros(len(frame), bool)
+    for field_name, low, high, severity in RANGES:
+        if field_name != name or severity != "error":
+            continue
+        with np.errstate(invalid="ignore"):
+            if low is not None:
+                bad |= values < low
+            if high is not None:
+                bad |= values > high
+    return bad
+
+
+def _has_id(value) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip() != ""
+
+
+def source_keys(frame: pd.DataFrame) -> tuple[list[str], list[bool]]:
+    """A stable key per record: its ``id``, or for a record without one a key generated from its source
+    file and row ("nguon_nuoc.csv#12"), so it is neither dropped nor merged with other id-less records.
+
+    Returns the keys and, per record, whether the key was generated.
+    """
+    ids = frame["id"].tolist() if "id" in frame else [None] * len(frame)
+    files = frame["source_file"].tolist() if "source_file" in frame else [None] * len(frame)
+    rows = frame["source_row"].tolist() if "source_row" in frame else [None] * len(frame)
+    keys, generated = [], []
+    for n, (ident, file, row) in enumerate(zip(ids, files, rows)):
+        if _has_id(ident):
+            keys.append(str(ident).strip())
+            generated.append(False)
+        elif _has_id(file) and _has_id(row):
+            keys.append(f"{file}#{int(row) if isinstance(row, float) and row.is_integer() else row}")
+            generated.append(True)
+        else:
+            keys.append(f"#{n + 1}")
+            generated.append(True)
+    return keys, generated
 
 
 @dataclass
@@ -255,41 +336,55 @@ def qa(inventory: Inventory | gpd.GeoDataFrame, *, required=REQUIRED) -> QARepor
             if not _present(value):
                 if name == "kind" and _present(rec.get("kind_raw")):
                     continue
-                add(rec, "missing_field", "error", f"thiếu trường bắt buộc '{name}'", f"required field '{name}' is missing")
+                label_vi, label_en = field_label(name)
+                if name == "id":
+                    key = f"{rec['source_file']}#{rec['source_row']}"
+                    add(rec, "missing_field", "error",
+                        f"thiếu trường bắt buộc {label_vi}; dùng mã tạm '{key}' (theo tệp và dòng) để không bỏ sót nguồn",
+                        f"required field {label_en} is missing; the temporary id '{key}' (from file and row) is used "
+                        f"so the source is not left out")
+                else:
+                    add(rec, "missing_field", "error", f"thiếu trường bắt buộc {label_vi}",
+                        f"required field {label_en} is missing")
         if not _present(rec.get("kind")) and _present(rec.get("kind_raw")):
             known = ", ".join(f"{k} ({v[0]})" for k, v in KINDS.items())
-            add(rec, "unknown_kind", "error", f"loại nguồn '{rec['kind_raw']}' không rõ (dùng: {known})",
-                f"unknown kind '{rec['kind_raw']}' (use: {known})")
+            known_en = ", ".join(f"{k} ({v[1]})" for k, v in KINDS.items())
+            add(rec, "unknown_kind", "error", f"loại nguồn (kind) '{rec['kind_raw']}' không rõ (dùng: {known})",
+                f"unknown kind of source '{rec['kind_raw']}' (use: {known_en})")
         for name, low, high, severity in RANGES:
             value = rec.get(name)
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 continue
             if (low is not None and value < low) or (high is not None and value > high):
-                bound = f"< {low}" if low is not None and value < low else f"> {high}"
+                bound_vi, bound_en = _bound_text(low, high, value)
+                label_vi, label_en = field_label(name)
+                value_vi, value_en = _value_text(name, value)
                 word_vi = "không thể có" if severity == "error" else "khó tin"
                 word_en = "impossible" if severity == "error" else "implausible"
-                add(rec, f"value_{name}", severity, f"{name} = {value:g} {word_vi} ({bound})",
-                    f"{name} = {value:g} is {word_en} ({bound})")
+                tail_vi = "; giá trị này không được tính vào cân bằng nước" if severity == "error" else ""
+                tail_en = "; it is left out of the water balance" if severity == "error" else ""
+                add(rec, f"value_{name}", severity, f"{label_vi} = {value_vi} {word_vi} ({bound_vi}){tail_vi}",
+                    f"{label_en} = {value_en} is {word_en} ({bound_en}){tail_en}")
         if _present(rec.get("date_problem")):
-            add(rec, "bad_date", "warning", f"ngày đo '{rec['date_problem']}' không đọc được",
-                f"date '{rec['date_problem']}' cannot be read")
+            add(rec, "bad_date", "warning", f"ngày đo (discharge_date) '{rec['date_problem']}' không đọc được",
+                f"measurement date (discharge_date) '{rec['date_problem']}' cannot be read")
         elif _present(rec.get("discharge_date")) and str(rec["discharge_date"]) > dt.date.today().isoformat():
-            add(rec, "future_date", "error", f"ngày đo {rec['discharge_date']} ở tương lai",
-                f"date {rec['discharge_date']} is in the future")
+            add(rec, "future_date", "error", f"ngày đo (discharge_date) {rec['discharge_date']} ở tương lai",
+                f"measurement date (discharge_date) {rec['discharge_date']} is in the future")
         if not np.isnan(_num(rec.get("discharge_ls"))) and not _present(rec.get("discharge_date")) and not _present(rec.get("season")):
-            add(rec, "discharge_undated", "warning", "lưu lượng không có ngày đo hay mùa",
-                "discharge has neither a date nor a season")
+            add(rec, "discharge_undated", "warning", "lưu lượng (discharge_ls) không có ngày đo hay mùa đo",
+                "discharge (discharge_ls) has neither a measurement date nor a season")
 
     if len(frame):
         geoms = frame.geometry.values
         inside = shapely.contains_xy(region, shapely.get_x(geoms), shapely.get_y(geoms))
         for rec, ok in zip(records, inside):
             if not ok:
-                tol = f"{EDGE_TOLERANCE_M / 1000:g} km"
+                tol_vi, tol_en = f"{num_vi(EDGE_TOLERANCE_M / 1000)} km", f"{num_en(EDGE_TOLERANCE_M / 1000)} km"
                 ref_vi = "ranh giới tỉnh" if region_source == "store" else "khung giới hạn cố định của tỉnh"
                 ref_en = "the province outline" if region_source == "store" else "the fixed province bounding box"
-                add(rec, "outside_province", "error", f"nằm ngoài tỉnh (cách {ref_vi} hơn {tol}) — kiểm tra tọa độ",
-                    f"outside the province (more than {tol} beyond {ref_en}) — check the coordinates")
+                add(rec, "outside_province", "error", f"nằm ngoài tỉnh (cách {ref_vi} hơn {tol_vi}) — kiểm tra tọa độ",
+                    f"outside the province (more than {tol_en} beyond {ref_en}) — check the coordinates")
         _duplicates(frame, records, add)
 
     table = pd.DataFrame(issues, columns=["source_file", "source_row", "id", "check", "severity", "message"])
@@ -316,9 +411,10 @@ def _duplicates(frame, records, add):
             if pair in seen_pairs:  # repeat measurements of the same two sources: say it once
                 continue
             seen_pairs.add(pair)
+            b_id = b.get("id") if _present(b.get("id")) else f"{b['source_file']}#{b['source_row']}"
             add(a, "duplicate_nearby", "warning",
-                f"cách {other_vi} (mã {b.get('id')}) {dist:.1f} m < {DUPLICATE_DISTANCE_M:g} m — có thể trùng",
-                f"{dist:.1f} m from {other_en} (id {b.get('id')}) < {DUPLICATE_DISTANCE_M:g} m — possible duplicate")
+                f"cách {other_vi} (mã {b_id}) {num_vi(dist, 1)} m < {num_vi(DUPLICATE_DISTANCE_M)} m — có thể trùng",
+                f"{num_en(dist, 1)} m from {other_en} (id {b_id}) < {num_en(DUPLICATE_DISTANCE_M)} m — possible duplicate")
     by_id = {}
     for rec in records:
         if _present(rec.get("id")):

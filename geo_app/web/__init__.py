@@ -1,26 +1,139 @@
 """The Flask application: ``create_app()`` builds it; blueprints in this package are thin adapters
-over the core (``geo_app.layers``, ``geo_app.features``)."""
+over the core (``geo_app.layers``, ``geo_app.features``, ``geo_app.search``, ``geo_app.ogcapi``,
+``geo_app.accounts``, ``geo_app.workflow``).
+
+Configuration (``instance/config.py``, ``test_config`` or the environment):
+
+- ``SECRET_KEY``: when unset, a random key is created once in ``$GEO_APP_HOME/secret_key``.
+- ``ANONYMOUS_ACCESS`` (env ``GEO_APP_ANONYMOUS``): ``map`` (default; anonymous visitors see the map,
+  search and the OGC API of the public layers) or ``none`` (everything needs a login).
+- ``BASEMAP_URL`` (env ``GEO_APP_BASEMAP_URL``): the online tile URL (OpenStreetMap by default);
+  ``OFFLINE_MAP`` (env ``GEO_APP_OFFLINE_MAP=1``) removes the online basemap altogether.
+- ``MAX_CONTENT_LENGTH``: upload limit in bytes (default 20 MB).
+"""
 from __future__ import annotations
 
+import os
+import secrets
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+
+from ..config import settings
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Session cookie marked Secure whenever the request came over HTTPS (or when configured)."""
+
+    def get_cookie_secure(self, app) -> bool:
+        try:
+            return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+        except RuntimeError:  # outside a request
+            return bool(app.config["SESSION_COOKIE_SECURE"])
+
+
+def _secret_key() -> str:
+    path = settings().home / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
-        SECRET_KEY="dev-only-change-me",
-        JSON_AS_ASCII=False,
+        SECRET_KEY=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        ANONYMOUS_ACCESS=os.environ.get("GEO_APP_ANONYMOUS", "map"),
+        BASEMAP_URL=os.environ.get("GEO_APP_BASEMAP_URL", OSM_TILES),
+        OFFLINE_MAP=os.environ.get("GEO_APP_OFFLINE_MAP", "") in ("1", "true", "yes"),
+        LOGIN_RATE_LIMIT="10 per minute",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_DEFAULT_LOCALE="vi",
+        WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key()
+    app.session_interface = _SessionInterface()
+    app.json.ensure_ascii = False
 
-    from . import assets, map_view
+    from . import extensions
+
+    extensions.init_app(app)
+
+    from . import assets, auth, map_view, ogc
 
     app.register_blueprint(assets.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(map_view.bp)
+    app.register_blueprint(ogc.bp)
+    try:
+        from . import workflow_views
+    except ImportError:  # the workflow core (products, validation, dossier) is not installed yet
+        workflow_views = None
+    if workflow_views is not None and workflow_views.available():
+        app.register_blueprint(workflow_views.bp)
+        app.config.setdefault("EXTRA_MAP_LAYERS", workflow_views.map_layer)
+    app.after_request(_security_headers)
+
+    if not app.testing:
+        _first_start_hint()
     return app
+
+
+def _security_headers(response):
+    from flask import current_app
+
+    img = ["'self'", "data:"]
+    if not current_app.config["OFFLINE_MAP"] and current_app.config["BASEMAP_URL"]:
+        parts = urlsplit(current_app.config["BASEMAP_URL"].replace("{s}", "a"))
+        host = parts.netloc
+        if "{s}" in current_app.config["BASEMAP_URL"]:
+            host = "*." + host.split(".", 1)[1]
+        img.append(f"{parts.scheme}://{host}")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + " ".join(img) + "; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    # strict-origin-when-cross-origin: the OSM tile servers require a Referer, but get only the origin.
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _first_start_hint() -> None:
+    from .. import accounts
+
+    try:
+        if accounts.count() == 0:
+            print(
+                "Chưa có tài khoản nào. Tạo quản trị viên đầu tiên: / No accounts yet. Create the first admin:\n"
+                "    geo-app users add admin --role admin",
+                file=sys.stderr,
+            )
+    except Exception as exc:  # pragma: no cover - a broken database must not stop the map
+        print(f"accounts database: {exc}", file=sys.stderr)

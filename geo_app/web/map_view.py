@@ -1,98 +1,85 @@
-"""The map page and the layer data it loads. Views parse the request, call the core, format."""
+"""The map page, the per-view layer data it loads, and place-name search.
+
+Views parse the request, call the core (``geo_app.features``, ``geo_app.search``), format. Layer data
+is served per view (bbox) and simplified to one screen pixel at the requested zoom; responses are
+cached in memory per store version, compressed with gzip when the client accepts it, and carry an
+ETag and Cache-Control so browsers revalidate instead of downloading again.
+"""
 from __future__ import annotations
 
-import folium
-from branca.element import MacroElement
-from flask import Blueprint, abort, jsonify, request
-from jinja2 import Template
+import gzip
+import hashlib
+import json
+import math
+from functools import lru_cache
 
-from .. import layers
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from .. import layers, search as search_core
 from ..features import feature_collection, tolerance_for_zoom
+from ..ogcapi import OGCError, parse_bbox, store_version
 from ..store import StoreError
-from .assets import local_css, local_js
 
 bp = Blueprint("map", __name__)
 
-#: Layers drawn on the first map, bottom to top.
+#: Layers drawn on the map, bottom to top.
 MAP_LAYERS = ["communes", "former-districts", "province", "rivers", "peaks"]
-PROVINCE_VIEW = {"location": [22.05, 104.25], "zoom_start": 8}
+PROVINCE_VIEW = {"center": [22.05, 104.25], "zoom": 8}
+DATA_MAX_AGE = 600  # seconds; after that the browser revalidates with If-None-Match
 
 
-class StoreLayers(MacroElement):
-    """Loads each layer from this application's GeoJSON endpoint and adds it with its style."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-          var map = {{ this._parent.get_name() }};
-          var control = L.control.layers(null, null, {collapsed: false}).addTo(map);
-          var fmt = function (v) { return (v === null || v === undefined) ? '' : String(v)
-              .replace(/&/g, '&amp;').replace(/</g, '&lt;'); };
-          var popup = function (layerId, p) {
-            if (layerId === 'communes') {
-              return '<b>' + fmt(p.full_name) + '</b><br>Mã / code: ' + fmt(p.code) +
-                '<br>Diện tích / area: ' + fmt(p.area_ha) + ' ha' +
-                '<br>Huyện cũ / former district(s): ' + fmt(p.former_districts) +
-                '<br>Xã cũ / former communes: ' + fmt(p.former_communes);
-            }
-            if (layerId === 'former-districts') { return '<b>' + fmt(p.label) + '</b><br>Mã / code: ' + fmt(p.code); }
-            if (layerId === 'peaks') { return '<b>' + fmt(p.name) + '</b> ' + fmt(p.elevation) + ' m'; }
-            return '<b>' + fmt(p.full_name || p.name) + '</b>';
-          };
-          var layers = {{ this.layers_json }};
-          layers.forEach(function (def) {
-            fetch(def.url).then(function (r) { return r.json(); }).then(function (data) {
-              var layer = L.geoJSON(data, {
-                style: function () { return def.style; },
-                pointToLayer: function (f, latlng) { return L.circleMarker(latlng, def.style); },
-                onEachFeature: function (f, l) { l.bindPopup(popup(def.id, f.properties)); }
-              });
-              layer.addTo(map);
-              control.addOverlay(layer, def.title);
-              document.body.setAttribute('data-loaded-' + def.id, String(data.features.length));
-            });
-          });
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, layer_defs: list[dict]):
-        super().__init__()
-        import json
-
-        self.layers_json = json.dumps(layer_defs, ensure_ascii=False)
-
-
-def build_map(zoom: int = PROVINCE_VIEW["zoom_start"]) -> folium.Map:
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, **PROVINCE_VIEW)
-    # Only Leaflet, from this application: folium's default jQuery/Bootstrap/CDN links are not needed.
-    m.default_js = local_js()
-    m.default_css = local_css()
-    folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap (trực tuyến / online)", show=False, overlay=False, control=True
-    ).add_to(m)
-    defs = []
+def map_layers() -> list[dict]:
+    out = []
     for layer_id in MAP_LAYERS:
-        info = layers.info(layer_id)
-        defs.append(
+        try:
+            info = layers.info(layer_id)
+        except KeyError:
+            continue
+        out.append(
             {
                 "id": layer_id,
-                "title": f"{info.legend.get('vi', info.title['vi'])} / {info.legend.get('en', info.title['en'])}",
+                "title": {"vi": info.legend.get("vi", info.title["vi"]), "en": info.legend.get("en", info.title["en"])},
                 "style": info.style,
-                "url": f"/data/{layer_id}.geojson?zoom={zoom + 2}",
+                "geometry": info.geometry,
+                "url": f"/data/{layer_id}.geojson",
             }
         )
-    StoreLayers(defs).add_to(m)
-    return m
+    extra = current_app.config.get("EXTRA_MAP_LAYERS")
+    if extra:
+        out.extend(extra())
+    return out
 
 
 @bp.get("/")
 def index():
-    html = build_map().get_root().render()
-    html = html.replace("<head>", '<head>\n<meta charset="utf-8"><title>Bản đồ tỉnh Lào Cai / Lào Cai map</title>', 1)
-    return html
+    config = {
+        "layers": map_layers(),
+        "view": PROVINCE_VIEW,
+        "basemap": None if current_app.config["OFFLINE_MAP"] else current_app.config["BASEMAP_URL"],
+    }
+    return render_template("map.html", map_config=json.dumps(config, ensure_ascii=False))
+
+
+@lru_cache(maxsize=512)
+def _layer_payload(layer_id: str, zoom: int, bbox, version: str) -> tuple[bytes, bytes, str]:
+    data = feature_collection(layer_id, tolerance_m=tolerance_for_zoom(zoom), bbox_wgs84=bbox)
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    etag = hashlib.sha256(raw).hexdigest()[:32]
+    return raw, gzip.compress(raw, 6), etag
+
+
+def cached_response(raw: bytes, gz: bytes, etag: str, mimetype: str, max_age: int = DATA_MAX_AGE) -> Response:
+    if request.if_none_match and etag in request.if_none_match:
+        resp = Response(status=304)
+    elif gz is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
+        resp = Response(gz, mimetype=mimetype)
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = Response(raw, mimetype=mimetype)
+    resp.set_etag(etag)
+    resp.headers["Vary"] = "Accept-Encoding"
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return resp
 
 
 @bp.get("/data/<layer_id>.geojson")
@@ -100,17 +87,40 @@ def layer_data(layer_id: str):
     try:
         info = layers.info(layer_id)
     except KeyError as exc:
-        abort(404, description=str(exc))
+        abort(404, description=str(exc.args[0]))
     if not info.is_spatial:
-        abort(404, description=f"layer '{layer_id}' has no geometry")
+        abort(404, description=f"layer '{layer_id}' has no geometry / lớp không có hình học")
     try:
         zoom = float(request.args.get("zoom", 12))
     except ValueError:
-        abort(400, description="zoom must be a number / zoom phải là số")
-    if not 0 <= zoom <= 22:
-        abort(400, description="zoom must be between 0 and 22 / zoom từ 0 đến 22")
+        abort(400, description="zoom: phải là số / must be a number")
+    if not math.isfinite(zoom) or not 0 <= zoom <= 22:
+        abort(400, description="zoom: từ 0 đến 22 / must be between 0 and 22")
     try:
-        data = feature_collection(layer_id, tolerance_m=tolerance_for_zoom(zoom))
+        bbox = parse_bbox(request.args.get("bbox"))
+        if bbox is not None:
+            bbox = tuple(round(v, 6) for v in bbox)
+        payload = _layer_payload(layer_id, int(math.floor(zoom)), bbox, store_version())
+    except OGCError as exc:
+        abort(exc.status, description=exc.description)
     except StoreError as exc:
         abort(503, description=str(exc))
-    return jsonify(data)
+    return cached_response(*payload, mimetype="application/geo+json")
+
+
+@bp.get("/api/search")
+def search():
+    q = request.args.get("q", "")
+    if len(q) > search_core.MAX_QUERY:
+        abort(400, description=f"q: tối đa {search_core.MAX_QUERY} ký tự / at most {search_core.MAX_QUERY} characters")
+    try:
+        limit = int(request.args.get("limit", 10))
+    except ValueError:
+        abort(400, description="limit: phải là số nguyên / must be an integer")
+    if not 1 <= limit <= 50:
+        abort(400, description="limit: từ 1 đến 50 / must be between 1 and 50")
+    try:
+        hits = search_core.search(q, limit=limit)
+    except StoreError as exc:
+        abort(503, description=str(exc))
+    return jsonify({"query": q, "results": [h.to_dict() for h in hits]})

@@ -1,0 +1,492 @@
+"""The production-area confirmation workflow: drafts, validation, submission, confirmation.
+
+Framework-free (the Flask views in ``geo_app.web.workflow_views`` only parse and format). State lives in
+``$GEO_APP_HOME/workflow.sqlite3``; uploaded files and dossiers under ``$GEO_APP_HOME/workflow/``.
+
+- An officer creates or edits a **draft** version of a product's area (2025 communes, former communes,
+  an uploaded polygon file), sees its validation report (``geo_app.validation.check``) and **submits** it.
+- An approver **confirms** it (the dossier is generated with ``geo_app.dossier.make_dossier``, zipped,
+  and its sha256 stored) or **returns** it with a comment (it becomes a draft again).
+- A confirmed version never changes (SQLite triggers refuse it); editing starts a new draft version.
+- Every action appends a row to the audit log (who, when, what, hashes); triggers refuse UPDATE/DELETE.
+- Each change is one SQLite transaction; files are written to a temporary name and renamed into place,
+  so a crash mid-request leaves the previous state.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from .config import settings
+
+UPLOAD_SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".kml", ".kmz", ".csv", ".xlsx", ".gpx")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    product_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'confirmed')),
+    area_json TEXT NOT NULL,
+    report_json TEXT,
+    comment TEXT,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    dossier_file TEXT,
+    dossier_sha256 TEXT,
+    package_sha256 TEXT,
+    dossier_id TEXT,
+    confirmed_by TEXT,
+    confirmed_at TEXT,
+    UNIQUE (product_id, version)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user TEXT NOT NULL,
+    product_id TEXT NOT NULL,
+    version INTEGER,
+    action TEXT NOT NULL,
+    detail_json TEXT NOT NULL,
+    hashes_json TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS confirmed_frozen BEFORE UPDATE ON versions WHEN OLD.status = 'confirmed'
+BEGIN SELECT RAISE(ABORT, 'a confirmed version cannot change'); END;
+CREATE TRIGGER IF NOT EXISTS confirmed_kept BEFORE DELETE ON versions WHEN OLD.status = 'confirmed'
+BEGIN SELECT RAISE(ABORT, 'a confirmed version cannot be deleted'); END;
+"""
+
+
+class WorkflowError(ValueError):
+    """A refused action: ``status`` 400 (bad input, ``field`` names it), 404 or 409 (wrong state)."""
+
+    def __init__(self, message: str, status: int = 400, field: str | None = None):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.status, self.field = status, field
+
+
+@dataclass(frozen=True)
+class Version:
+    product_id: str
+    version: int
+    status: str
+    area: dict
+    report: dict | None
+    comment: str | None
+    created_by: str
+    created_at: str
+    updated_at: str
+    dossier_file: str | None
+    dossier_sha256: str | None
+    package_sha256: str | None
+    dossier_id: str | None
+    confirmed_by: str | None
+    confirmed_at: str | None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def home() -> Path:
+    return settings().home / "workflow"
+
+
+def db_path() -> Path:
+    return settings().home / "workflow.sqlite3"
+
+
+@contextmanager
+def _tx() -> Iterator[sqlite3.Connection]:
+    path = db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(SCHEMA)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def _version(row) -> Version | None:
+    if row is None:
+        return None
+    return Version(row["product_id"], row["version"], row["status"], json.loads(row["area_json"]),
+                   json.loads(row["report_json"]) if row["report_json"] else None, row["comment"], row["created_by"],
+                   row["created_at"], row["updated_at"], row["dossier_file"], row["dossier_sha256"],
+                   row["package_sha256"], row["dossier_id"], row["confirmed_by"], row["confirmed_at"])
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _area_hash(area: dict) -> str:
+    return _sha256(json.dumps(area, sort_keys=True, ensure_ascii=False).encode())
+
+
+def _audit(con, user: str, product_id: str, version: int | None, action: str, detail: dict, hashes: dict) -> None:
+    con.execute(
+        "INSERT INTO audit (at, user, product_id, version, action, detail_json, hashes_json) VALUES (?,?,?,?,?,?,?)",
+        (_now(), user, product_id, version, action, json.dumps(detail, ensure_ascii=False, sort_keys=True),
+         json.dumps(hashes, sort_keys=True)),
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def products() -> dict:
+    from .products import load_products
+
+    return load_products()
+
+
+def base_product(product_id: str):
+    found = products()
+    if product_id not in found:
+        raise WorkflowError(f"Không có sản phẩm '{product_id}' / no product '{product_id}'", 404, "product")
+    return found[product_id]
+
+
+def versions(product_id: str) -> list[Version]:
+    with _tx() as con:
+        rows = con.execute("SELECT * FROM versions WHERE product_id = ? ORDER BY version", (product_id,)).fetchall()
+    return [_version(r) for r in rows]
+
+
+def latest(product_id: str, include_drafts: bool = True) -> Version | None:
+    found = [v for v in versions(product_id) if include_drafts or v.status == "confirmed"]
+    return found[-1] if found else None
+
+
+def get_version(product_id: str, number: int) -> Version:
+    with _tx() as con:
+        row = con.execute("SELECT * FROM versions WHERE product_id = ? AND version = ?", (product_id, number)).fetchone()
+    if row is None:
+        raise WorkflowError(f"Không có phiên bản {number} / no version {number} of '{product_id}'", 404, "version")
+    return _version(row)
+
+
+def history(product_id: str) -> list[dict]:
+    with _tx() as con:
+        rows = con.execute("SELECT * FROM audit WHERE product_id = ? ORDER BY id", (product_id,)).fetchall()
+    return [{"at": r["at"], "user": r["user"], "version": r["version"], "action": r["action"],
+             "detail": json.loads(r["detail_json"]), "hashes": json.loads(r["hashes_json"])} for r in rows]
+
+
+def default_area(product_id: str) -> dict:
+    area = base_product(product_id).area
+    return {"communes_2025": list(area.communes_2025), "former_communes": list(area.former_communes),
+            "former_districts": list(area.former_districts), "files": [str(p) for p in area.files]}
+
+
+def product_for(version: Version | None, product_id: str, status: str | None = None):
+    """The catalogue product with the version's area (what validation and the dossier read)."""
+    from .products import AreaDefinition
+
+    base = base_product(product_id)
+    if version is None:
+        return base
+    area = version.area
+    definition = AreaDefinition(
+        communes_2025=tuple(area.get("communes_2025", ())), former_communes=tuple(area.get("former_communes", ())),
+        former_districts=tuple(area.get("former_districts", ())), files=tuple(Path(p) for p in area.get("files", ())),
+        former_commune_boundaries=base.area.former_commune_boundaries, note=base.area.note,
+    )
+    return dataclasses.replace(base, area=definition, status=status or version.status, path=None)
+
+
+def validate(product) -> dict:
+    from .validation import check
+
+    try:
+        return check(product).to_dict()
+    except Exception as exc:  # a resolution problem is a finding, not a crash
+        return {"product_id": product.id, "ok": False, "area_ha": 0.0, "perimeter_m": 0.0, "valid": False,
+                "findings": [{"level": "error", "code": "resolve", "message": str(exc)}],
+                "communes": [], "former_communes": [], "overlaps": []}
+
+
+# --- input -----------------------------------------------------------------------------------------
+
+def parse_codes(values, width: int, field: str) -> list[str]:
+    """Codes from form values (lists or comma/space separated); wrong ones raise naming the field."""
+    codes = []
+    for value in values or []:
+        for part in str(value).replace(",", " ").split():
+            code = part.strip().zfill(width)
+            if not code.isdigit() or len(code) != width:
+                raise WorkflowError(f"'{part}' không phải mã GSO {width} chữ số / is not a {width}-digit GSO code", 400, field)
+            if code not in codes:
+                codes.append(code)
+    return codes
+
+
+def check_codes(area: dict) -> None:
+    from . import layers
+
+    known_new = set(layers.read("communes")["code"].astype(str))
+    known_old = set(layers.read("former-communes")["code"].astype(str))
+    for field, known in (("communes_2025", known_new), ("former_communes", known_old)):
+        unknown = [c for c in area.get(field, []) if c not in known]
+        if unknown:
+            raise WorkflowError(f"mã không có trong kho / unknown codes {', '.join(unknown)}", 400, field)
+
+
+def store_upload(filename: str, stream) -> Path:
+    """Check and keep an uploaded polygon file (content-addressed, immutable); ImportFailed → 400."""
+    from .importers import read_features
+
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise WorkflowError(f"định dạng '{suffix or '?'}' không hỗ trợ / unsupported format; use "
+                            + ", ".join(UPLOAD_SUFFIXES), 400, "file")
+    target_dir = home() / "files"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=suffix, dir=target_dir)
+    h = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in iter(lambda: stream.read(1 << 16), b""):
+                h.update(chunk)
+                out.write(chunk)
+        try:
+            result = read_features(tmp, kind="polygon")
+        except Exception as exc:  # ImportFailed, or a parser's own error
+            raise WorkflowError(str(exc), 400, "file") from exc
+        polys = [g for g in result.frame.geometry.values if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
+        if not polys:
+            raise WorkflowError("tệp không có vùng (polygon) / the file holds no polygon", 400, "file")
+        final = target_dir / f"{h.hexdigest()}{suffix}"
+        os.replace(tmp, final)
+        return final
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --- actions ---------------------------------------------------------------------------------------
+
+def save_draft(product_id: str, user: str, area: dict) -> Version:
+    """Create or update the product's draft. Editing a confirmed version starts a new draft version;
+    a submitted version must be returned first."""
+    base_product(product_id)
+    area = {"communes_2025": list(area.get("communes_2025", [])), "former_communes": list(area.get("former_communes", [])),
+            "former_districts": list(area.get("former_districts", [])), "files": list(area.get("files", []))}
+    if not any(area.values()):
+        raise WorkflowError("chọn ít nhất một xã hoặc tải lên một tệp / pick at least one commune or upload a file",
+                            400, "communes_2025")
+    check_codes(area)
+    current = latest(product_id)
+    if current is not None and current.status == "submitted":
+        raise WorkflowError("phiên bản đang chờ phê duyệt; cần trả lại trước khi sửa / the version is awaiting approval; "
+                            "it must be returned before editing", 409, "status")
+    probe = product_for(Version(product_id, 0, "draft", area, None, None, user, "", "", None, None, None, None, None, None),
+                        product_id, "draft")
+    report = validate(probe)
+    now = _now()
+    with _tx() as con:
+        row = con.execute("SELECT * FROM versions WHERE product_id = ? ORDER BY version DESC LIMIT 1",
+                          (product_id,)).fetchone()
+        if row is not None and row["status"] == "draft":
+            number, action = row["version"], "edit-draft"
+            con.execute("UPDATE versions SET area_json = ?, report_json = ?, updated_at = ? WHERE id = ?",
+                        (json.dumps(area, ensure_ascii=False), json.dumps(report, ensure_ascii=False), now, row["id"]))
+        elif row is not None and row["status"] == "submitted":
+            raise WorkflowError("phiên bản đang chờ phê duyệt / the version is awaiting approval", 409, "status")
+        else:
+            number, action = (row["version"] + 1 if row else 1), "create-draft"
+            con.execute(
+                "INSERT INTO versions (product_id, version, status, area_json, report_json, created_by, created_at, updated_at)"
+                " VALUES (?, ?, 'draft', ?, ?, ?, ?, ?)",
+                (product_id, number, json.dumps(area, ensure_ascii=False), json.dumps(report, ensure_ascii=False),
+                 user, now, now),
+            )
+        files = {Path(p).name: _sha256_file(Path(p)) for p in area["files"] if Path(p).exists()}
+        _audit(con, user, product_id, number, action,
+               {"area": area, "validation_ok": report.get("ok"), "area_ha": report.get("area_ha")},
+               {"area_sha256": _area_hash(area), "files": files})
+    return get_version(product_id, number)
+
+
+def _transition(product_id: str, number: int, user: str, expected: str, action: str) -> Version:
+    version = get_version(product_id, number)
+    if version.status != expected:
+        raise WorkflowError(f"phiên bản {number} đang ở trạng thái '{version.status}', cần '{expected}' / version {number} "
+                            f"is '{version.status}', must be '{expected}'", 409, "status")
+    return version
+
+
+def submit(product_id: str, number: int, user: str) -> Version:
+    version = _transition(product_id, number, user, "draft", "submit")
+    if not (version.report or {}).get("ok"):
+        raise WorkflowError("báo cáo kiểm tra còn lỗi; sửa trước khi trình / the validation report has errors; fix them "
+                            "before submitting", 409, "report")
+    with _tx() as con:
+        updated = con.execute("UPDATE versions SET status = 'submitted', comment = NULL, updated_at = ? "
+                              "WHERE product_id = ? AND version = ? AND status = 'draft'", (_now(), product_id, number))
+        if updated.rowcount != 1:
+            raise WorkflowError("trạng thái đã thay đổi / the state changed meanwhile", 409, "status")
+        _audit(con, user, product_id, number, "submit", {}, {"area_sha256": _area_hash(version.area)})
+    return get_version(product_id, number)
+
+
+def return_version(product_id: str, number: int, user: str, comment: str) -> Version:
+    comment = (comment or "").strip()
+    if not comment:
+        raise WorkflowError("cần ghi lý do trả lại / a comment is required", 400, "comment")
+    if len(comment) > 4000:
+        raise WorkflowError("tối đa 4000 ký tự / at most 4000 characters", 400, "comment")
+    version = _transition(product_id, number, user, "submitted", "return")
+    with _tx() as con:
+        updated = con.execute("UPDATE versions SET status = 'draft', comment = ?, updated_at = ? "
+                              "WHERE product_id = ? AND version = ? AND status = 'submitted'",
+                              (comment, _now(), product_id, number))
+        if updated.rowcount != 1:
+            raise WorkflowError("trạng thái đã thay đổi / the state changed meanwhile", 409, "status")
+        _audit(con, user, product_id, number, "return", {"comment": comment}, {"area_sha256": _area_hash(version.area)})
+    return get_version(product_id, number)
+
+
+def _zip_dir(src: Path, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".dossier-", suffix=".zip", dir=target.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(src.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo(str(path.relative_to(src)), date_time=(2025, 7, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, path.read_bytes())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def confirm(product_id: str, number: int, user: str, paper: str = "A3") -> Version:
+    """Freeze the version: make its dossier, zip it, store the sha256; the row can never change again."""
+    from .dossier import make_dossier
+
+    version = _transition(product_id, number, user, "submitted", "confirm")
+    product = product_for(version, product_id, "confirmed")
+    out = home() / "dossiers" / product_id / f"v{number}"
+    if out.exists():  # a previous attempt that crashed before the database said "confirmed"
+        shutil.rmtree(out)
+    try:
+        result = make_dossier(product, out, paper=paper)
+    except Exception as exc:
+        raise WorkflowError(f"không lập được hồ sơ / the dossier could not be made: {exc}", 409, "dossier") from exc
+    package = out.parent / f"{product_id}-v{number}.zip"
+    _zip_dir(out, package)
+    digest = _sha256_file(package)
+    now = _now()
+    with _tx() as con:
+        updated = con.execute(
+            "UPDATE versions SET status = 'confirmed', dossier_file = ?, dossier_sha256 = ?, package_sha256 = ?, "
+            "dossier_id = ?, confirmed_by = ?, confirmed_at = ?, updated_at = ? "
+            "WHERE product_id = ? AND version = ? AND status = 'submitted'",
+            (str(package), digest, result.package_hash, result.dossier_id, user, now, now, product_id, number),
+        )
+        if updated.rowcount != 1:
+            raise WorkflowError("trạng thái đã thay đổi / the state changed meanwhile", 409, "status")
+        _audit(con, user, product_id, number, "confirm", {"dossier_id": result.dossier_id, "paper": paper},
+               {"area_sha256": _area_hash(version.area), "dossier_zip_sha256": digest,
+                "package_sha256": result.package_hash, "manifest_files": result.files})
+    try:
+        os.chmod(package, 0o444)
+    except OSError:
+        pass
+    return get_version(product_id, number)
+
+
+def dossier_path(product_id: str, number: int) -> Path:
+    """The confirmed dossier zip, after checking its sha256 against the stored one."""
+    version = get_version(product_id, number)
+    if version.status != "confirmed" or not version.dossier_file:
+        raise WorkflowError(f"phiên bản {number} chưa được xác nhận / version {number} is not confirmed", 404, "version")
+    path = Path(version.dossier_file)
+    if not path.exists() or _sha256_file(path) != version.dossier_sha256:
+        raise WorkflowError("tệp hồ sơ bị thay đổi hoặc mất / the dossier file is missing or altered", 409, "dossier")
+    return path
+
+
+# --- the map layer -----------------------------------------------------------------------------------
+
+_AREA_CACHE: dict[tuple, dict | None] = {}
+
+
+def _area_feature(product_id: str, version: Version | None) -> dict | None:
+    """One production area as a GeoJSON feature in WGS 84 (5 m simplification), cached per version."""
+    key = (str(settings().store_path), product_id, version.version if version else 0, version.updated_at if version else "")
+    if key not in _AREA_CACHE:
+        import geopandas as gpd
+        import shapely
+
+        from .production_area import resolve
+
+        base = base_product(product_id)
+        try:
+            resolved = resolve(product_for(version, product_id))
+            geom = resolved.geometry
+        except Exception:  # an area that cannot be resolved is simply not drawn
+            geom = None
+        if geom is None or geom.is_empty:
+            _AREA_CACHE[key] = None
+        else:
+            wgs = gpd.GeoSeries([shapely.simplify(geom, 5.0)], crs="EPSG:9208").to_crs("EPSG:4326").iloc[0]
+            _AREA_CACHE[key] = {
+                "type": "Feature",
+                "properties": {"product_id": product_id, "name": base.name.get("vi"), "full_name": base.name.get("vi"),
+                               "status": version.status if version else "draft", "version": version.version if version else 0,
+                               "area_ha": round(geom.area / 1e4, 2)},
+                "geometry": json.loads(shapely.to_geojson(shapely.set_precision(wgs, 1e-6))),
+            }
+    return _AREA_CACHE[key]
+
+
+def area_features(include_drafts: bool) -> dict:
+    """The latest visible version of every product's area. Anonymous users and viewers see confirmed
+    versions only; officers and approvers also drafts (a product without versions shows its catalogue
+    default as a draft, never as confirmed)."""
+    features = []
+    for product_id in products():
+        version = latest(product_id, include_drafts=include_drafts)
+        if version is None and not include_drafts:
+            continue
+        feature = _area_feature(product_id, version)
+        if feature is not None:
+            features.append(feature)
+    return {"type": "FeatureCollection", "features": features}

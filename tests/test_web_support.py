@@ -1,0 +1,84 @@
+"""Helpers shared by the web tests (accounts, CSRF, a live waitress server). No tests here."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+PASSWORD = "correct horse battery"
+ROLE_USERS = {"viewer": "u-viewer", "officer": "u-officer", "approver": "u-approver", "admin": "u-admin"}
+
+
+def ensure_users() -> dict[str, str]:
+    """One account per role in the session's store (idempotent)."""
+    from geo_app import accounts
+
+    existing = {u.name for u in accounts.list_users()}
+    for role, name in ROLE_USERS.items():
+        if name not in existing:
+            accounts.add_user(name, role, PASSWORD)
+    return ROLE_USERS
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "pages carry a CSRF token"
+    return match.group(1)
+
+
+def login(client, role: str | None):
+    if role is None:
+        return None
+    ensure_users()
+    resp = client.post("/login", data={"name": ROLE_USERS[role], "password": PASSWORD, "csrf_token": csrf_token(client)})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    return resp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SERVER_CODE = """
+import sys
+from waitress import serve
+from geo_app.web import create_app
+app = create_app({"SECRET_KEY": "live-test", "LOGIN_RATE_LIMIT": "1000 per minute", "OFFLINE_MAP": True})
+serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
+"""
+
+
+@contextmanager
+def live_server(home):
+    """The application under waitress in a subprocess on a free port; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "GEO_APP_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/ogcapi/conformance", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    out = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
+                    raise RuntimeError(f"the live server did not start: {out}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

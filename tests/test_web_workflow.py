@@ -1,0 +1,198 @@
+import hashlib
+import io
+import json
+import sqlite3
+
+import pytest
+
+from test_web_support import csrf_token, ensure_users, login
+
+PRODUCT = "rau-an-toan-bao-thang"
+ACTIONS = {
+    # route (POST) → roles allowed (admin may do everything)
+    f"/products/{PRODUCT}/draft": {"officer", "admin"},
+    f"/products/{PRODUCT}/1/submit": {"officer", "admin"},
+    f"/products/{PRODUCT}/1/return": {"approver", "admin"},
+    f"/products/{PRODUCT}/1/confirm": {"approver", "admin"},
+}
+ROLES = [None, "viewer", "officer", "approver", "admin"]
+POLYGON = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "vùng thử"},
+           "geometry": {"type": "Polygon", "coordinates": [[[104.10, 22.10], [104.16, 22.10], [104.16, 22.15],
+                                                            [104.10, 22.15], [104.10, 22.10]]]}}]}
+
+
+@pytest.fixture()
+def as_role(app):
+    def make(role):
+        client = app.test_client()
+        login(client, role)
+        return client
+    ensure_users()
+    return make
+
+
+@pytest.mark.parametrize("route, role", [(r, role) for r in sorted(ACTIONS) for role in ROLES if role not in ACTIONS[r]])
+def test_role_matrix_refuses_state_changes(as_role, route, role):
+    """Every state-changing route, for every role not allowed (allowed ones: the workflow test)."""
+    client = as_role(role)
+    from geo_app import workflow
+
+    before = workflow.history(PRODUCT)
+    resp = client.post(route, data={"csrf_token": csrf_token(client, "/"), "comment": "x", "communes_2025": "08170"},
+                        headers={"Accept": "application/json"})
+    if role is None:
+        assert resp.status_code in (302, 401) and (resp.status_code == 401 or "/login" in resp.headers["Location"])
+    else:
+        assert resp.status_code == 403, resp.data[:200]
+        assert role in resp.get_data(as_text=True)
+    assert workflow.history(PRODUCT) == before, "nothing changed"
+
+
+def test_state_changes_need_csrf(as_role):
+    client = as_role("officer")
+    resp = client.post(f"/products/{PRODUCT}/draft", data={"communes_2025": "08170"})
+    assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
+
+
+def test_pages_for_each_role(as_role):
+    for role in ROLES:
+        client = as_role(role)
+        assert client.get("/products/").status_code == 200
+        assert client.get(f"/products/{PRODUCT}").status_code == 200
+        history = client.get(f"/products/{PRODUCT}/history")
+        assert history.status_code == (200 if role in ("officer", "approver", "admin") else 403)
+    assert as_role(None).get("/products/nope").status_code == 404
+
+
+def _commune_code(name):
+    from geo_app import layers
+
+    communes = layers.read("communes")
+    return communes.loc[communes.full_name == name, "code"].iloc[0]
+
+
+def test_workflow_draft_submit_return_confirm_download(as_role):
+    from geo_app import workflow
+
+    officer, approver, viewer = as_role("officer"), as_role("approver"), as_role("viewer")
+    token = csrf_token(officer, "/")
+    code = _commune_code("Xã Bảo Thắng")
+    resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "communes_2025": code})
+    assert resp.status_code == 302, resp.data[:300]
+    version = workflow.latest(PRODUCT)
+    number = version.version
+    assert version.status == "draft" and version.report["ok"], version.report
+    page = officer.get(f"/products/{PRODUCT}").get_data(as_text=True)
+    assert 'data-status="draft"' in page and "Báo cáo kiểm tra" in page
+    # drafts are for officers and approvers only
+    assert 'data-status="draft"' not in viewer.get(f"/products/{PRODUCT}").get_data(as_text=True)
+    assert 'data-status="draft"' in approver.get(f"/products/{PRODUCT}").get_data(as_text=True)
+
+    assert officer.post(f"/products/{PRODUCT}/{number}/submit", data={"csrf_token": token}).status_code == 302
+    # editing a submitted version is refused, naming the state
+    resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "communes_2025": code},
+                        headers={"Accept": "application/json"})
+    assert resp.status_code == 409 and "status" in resp.get_data(as_text=True)
+    atoken = csrf_token(approver, "/")
+    resp = approver.post(f"/products/{PRODUCT}/{number}/return", data={"csrf_token": atoken, "comment": ""})
+    assert resp.status_code == 400 and "comment" in resp.get_data(as_text=True)
+    assert approver.post(f"/products/{PRODUCT}/{number}/return",
+                         data={"csrf_token": atoken, "comment": "Thiếu xã lân cận"}).status_code == 302
+    assert workflow.latest(PRODUCT).status == "draft" and workflow.latest(PRODUCT).comment == "Thiếu xã lân cận"
+    assert officer.post(f"/products/{PRODUCT}/{number}/submit", data={"csrf_token": token}).status_code == 302
+    resp = approver.post(f"/products/{PRODUCT}/{number}/confirm", data={"csrf_token": atoken, "paper": "A4"})
+    assert resp.status_code == 302, resp.data[:300]
+    confirmed = workflow.get_version(PRODUCT, number)
+    assert confirmed.status == "confirmed" and len(confirmed.dossier_sha256) == 64
+
+    # anyone allowed to see the product downloads the confirmed dossier, with the stored hash
+    download = viewer.get(f"/products/{PRODUCT}/{number}/dossier.zip")
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    assert hashlib.sha256(download.data).hexdigest() == confirmed.dossier_sha256
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert "sheet.pdf" in names and "manifest.json" in names
+
+    # frozen: the database refuses to change it; editing starts a new version
+    with pytest.raises(sqlite3.DatabaseError):
+        with sqlite3.connect(workflow.db_path()) as con:
+            con.execute("UPDATE versions SET area_json = '{}' WHERE product_id = ? AND version = ?", (PRODUCT, number))
+    with pytest.raises(sqlite3.DatabaseError):
+        with sqlite3.connect(workflow.db_path()) as con:
+            con.execute("DELETE FROM audit")
+    resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "communes_2025": code})
+    assert resp.status_code == 302
+    assert workflow.latest(PRODUCT).version == number + 1
+    assert workflow.get_version(PRODUCT, number).dossier_sha256 == confirmed.dossier_sha256
+
+    history = workflow.history(PRODUCT)
+    actions = [e["action"] for e in history]
+    assert actions[-5:] == ["submit", "return", "submit", "confirm", "create-draft"]
+    confirm_entry = next(e for e in history if e["action"] == "confirm" and e["version"] == number)
+    assert confirm_entry["user"] == "u-approver" and confirm_entry["hashes"]["dossier_zip_sha256"] == confirmed.dossier_sha256
+    page = officer.get(f"/products/{PRODUCT}/history").get_data(as_text=True)
+    assert "u-approver" in page and "Thiếu xã lân cận" in page and "confirm" in page
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"communes_2025": "12ab"}, "communes_2025"),
+        ({"communes_2025": "99999"}, "communes_2025"),
+        ({"former_communes": "1"}, "former_communes"),
+        ({}, "communes_2025"),
+        ({"file": (io.BytesIO(b"MZ..."), "virus.exe")}, "file"),
+        ({"file": (io.BytesIO(b"{not json"), "broken.geojson")}, "file"),
+        ({"file": (io.BytesIO(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+          "geometry": {"type": "Point", "coordinates": [104.1, 22.1]}}]}).encode()), "point.geojson")}, "file"),
+    ],
+)
+def test_bad_draft_input_is_4xx_naming_the_field(as_role, data, field):
+    from geo_app import workflow
+
+    client = as_role("officer")
+    before = workflow.history("bo-vang-muong-khuong")
+    resp = client.post("/products/bo-vang-muong-khuong/draft", data={"csrf_token": csrf_token(client, "/"), **data},
+                       content_type="multipart/form-data", headers={"Accept": "application/json"})
+    assert resp.status_code == 400, resp.data[:300]
+    assert resp.get_json()["description"].startswith(field)
+    assert workflow.history("bo-vang-muong-khuong") == before, "an invalid upload changes nothing"
+
+
+def test_bad_routes(as_role):
+    officer = as_role("officer")
+    token = csrf_token(officer, "/")
+    assert officer.post("/products/nope/draft", data={"csrf_token": token, "communes_2025": "08170"}).status_code == 404
+    assert officer.post(f"/products/{PRODUCT}/abc/submit", data={"csrf_token": token}).status_code == 400
+    assert officer.post(f"/products/{PRODUCT}/999/submit", data={"csrf_token": token}).status_code == 404
+    assert as_role(None).get(f"/products/{PRODUCT}/999/dossier.zip").status_code == 404
+
+
+def test_oversized_upload_refused_before_reading(store_home):
+    from geo_app.web import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "MAX_CONTENT_LENGTH": 1024})
+    client = app.test_client()
+    login(client, "officer")
+    token = csrf_token(client, "/")
+    resp = client.post("/products/bo-vang-muong-khuong/draft",
+                       data={"csrf_token": token, "file": (io.BytesIO(b"x" * 5000), "big.geojson")},
+                       content_type="multipart/form-data", headers={"Accept": "application/json"})
+    assert resp.status_code == 413
+    assert "file" in resp.get_data(as_text=True)
+
+
+def test_production_areas_on_the_map(as_role):
+    """Drafts only for officers and approvers; the layer is on the map page with the sheet's colours."""
+    anonymous, officer = as_role(None), as_role("officer")
+    html = anonymous.get("/").get_data(as_text=True)
+    assert "/products/areas.geojson" in html and "#c0281b" in html
+    drafts = officer.get("/products/areas.geojson").get_json()["features"]
+    public = anonymous.get("/products/areas.geojson").get_json()["features"]
+    assert drafts, "officers see the draft areas"
+    assert all(f["properties"]["status"] == "confirmed" for f in public)
+    assert any(f["properties"]["status"] == "draft" for f in drafts)
+    lon, lat = drafts[0]["geometry"]["coordinates"][0][0][0] if drafts[0]["geometry"]["type"] == "MultiPolygon" \
+        else drafts[0]["geometry"]["coordinates"][0][0]
+    assert 103 < lon < 105.5 and 21 < lat < 23.5
