@@ -63,7 +63,8 @@ def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None)
             {
                 "type": "Feature",
                 "properties": {k: _json_value(v) for k, v in props.items()},
-                "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
+                # a product whose area is not resolved yet has no geometry: GeoJSON null
+                "geometry": None if geom is None else json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
             }
         )
     return {"type": "FeatureCollection", "features": features}

@@ -38,6 +38,9 @@ class LayerInfo:
     label_field: str | None = None
     #: "main": the built store; "user": the user's own layers (geo_app.water_sources.user_store)
     store: str = "main"
+    #: False for layers that hold drafts: they are served only through the workflow, to officers
+    #: and approvers, never to anonymous visitors or GIS clients.
+    public: bool = True
 
     @property
     def is_spatial(self) -> bool:
@@ -62,6 +65,7 @@ def _catalogue(definitions: Path) -> dict[str, LayerInfo]:
             legend=raw.get("legend", {}),
             label_field=raw.get("label_field"),
             store=raw.get("store", "main"),
+            public=bool(raw.get("public", True)),
         )
     return entries
 

@@ -125,7 +125,7 @@ def store_version() -> str:
 
 
 def public_layers() -> list[str]:
-    """Layers published as collections: every catalogue layer present in the store."""
+    """Layers published as collections: every public catalogue layer present in the store."""
     return list(_public_layers(*_store_key()))
 
 
@@ -136,7 +136,7 @@ def _public_layers(store: Path, mtime: float) -> tuple[str, ...]:
     from .store import table_name
 
     present = {name for name, _ in pyogrio.list_layers(store)}
-    return tuple(layer.id for layer in layers.list() if table_name(layer.id) in present)
+    return tuple(layer.id for layer in layers.list() if layer.public and table_name(layer.id) in present)
 
 
 def _collection(layer_id: str, allowed: list[str] | None = None) -> _Collection:

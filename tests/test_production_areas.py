@@ -174,3 +174,12 @@ def test_production_areas_layer(store_home):
     assert not row["complete"] and "02764" in row["unresolved"]
     van_ban = frame.set_index("product_id").loc["lon-den-van-ban"]
     assert van_ban["area_ha"] == pytest.approx(frame.set_index("product_id").loc["lon-den-van-ban", "geometry"].area / 1e4, rel=1e-6)
+
+
+def test_unresolved_area_is_null_geometry_in_geojson(store_home):
+    from geo_app.features import feature_collection
+
+    data = feature_collection("production-areas", tolerance_m=50)
+    by_id = {f["properties"]["product_id"]: f for f in data["features"]}
+    assert by_id["bo-vang-muong-khuong"]["geometry"] is None
+    assert by_id["sa-bao-yen"]["geometry"]["type"] in ("Polygon", "MultiPolygon")

@@ -154,3 +154,11 @@ def test_every_ui_string_has_an_english_translation():
     ids = {msg[1] for msg in extract_from_dir(str(root), method_map) if isinstance(msg[1], str)}
     missing = sorted(i for i in ids if i and (i not in po or not po[i].string))
     assert not missing, missing
+
+
+def test_draft_production_areas_are_not_public(client):
+    # every product is a draft: neither the map data nor the OGC API gives them to anonymous users
+    assert client.get("/data/production-areas.geojson?zoom=9").status_code == 404
+    collections = client.get("/ogcapi/collections?f=json").get_json()["collections"]
+    assert "production-areas" not in {c["id"] for c in collections}
+    assert client.get("/ogcapi/collections/production-areas/items?f=json").status_code == 404

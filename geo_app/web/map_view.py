@@ -24,7 +24,9 @@ bp = Blueprint("map", __name__)
 
 #: Layers drawn on the map, bottom to top.
 MAP_LAYERS = ["communes", "former-districts", "province", "rivers", "peaks"]
-PROVINCE_VIEW = {"center": [22.05, 104.25], "zoom": 8}
+PROVINCE_VIEW = {"center": [22.05, 104.25], "zoom": 8,
+                 # the province's extent ([[south, west], [north, east]]); the page fits it to the screen
+                 "bounds": [[21.33, 103.53], [22.85, 105.10]]}
 DATA_MAX_AGE = 600  # seconds; after that the browser revalidates with If-None-Match
 
 
@@ -90,6 +92,8 @@ def layer_data(layer_id: str):
         abort(404, description=str(exc.args[0]))
     if not info.is_spatial:
         abort(404, description=f"layer '{layer_id}' has no geometry / lớp không có hình học")
+    if not info.public:
+        abort(404, description=f"layer '{layer_id}' is not public / lớp không công khai")
     try:
         zoom = float(request.args.get("zoom", 12))
     except ValueError:

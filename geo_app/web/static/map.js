@@ -7,6 +7,7 @@
   var lang = el.getAttribute('data-lang') || 'vi';
   var T = JSON.parse(el.getAttribute('data-i18n'));
   var map = L.map(el, {zoomControl: true}).setView(cfg.view.center, cfg.view.zoom);
+  if (cfg.view.bounds) { map.fitBounds(cfg.view.bounds); }
   L.control.scale({imperial: false}).addTo(map);
 
   function esc(v) {
