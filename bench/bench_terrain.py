@@ -22,17 +22,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 OURS = r'''
-import json, resource, sys, time
+import json, resource, sys, tempfile, time
 import numpy as np
 from affine import Affine
-from rasterio.crs import CRS
-from geo_app import terrain
+from geo_app import STORE_CRS, terrain
 from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
+from geo_app.groundwater.potential import PotentialResult, write_outputs
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 def steps(z, cell, timed):
-    t = {}
+    t, peak = {}, {}
     def run(name, f):
-        t0 = time.perf_counter(); out = f(); t[name] = time.perf_counter() - t0; return out
+        t0 = time.perf_counter(); out = f(); t[name] = time.perf_counter() - t0; peak[name] = rss_mb(); return out
     filled = run("fill", lambda: terrain.fill_depressions(z, epsilon=True))
     d8 = run("d8", lambda: terrain.flow_direction_d8(filled, cell))
     del filled
@@ -40,7 +43,7 @@ def steps(z, cell, timed):
     slope = run("slope", lambda: terrain.slope(z, cell))
     twi = run("twi", lambda: terrain.twi(acc, slope, cell))
     if not timed:
-        return t
+        return t, peak
     # the rest of the potential model: streams, drainage density, reclass, AHP overlay, 5 classes
     def potential():
         streams = terrain.stream_network(acc, cell)
@@ -50,14 +53,22 @@ def steps(z, cell, timed):
         index = np.zeros(z.shape, np.float32)
         for name, arr in (("slope", slope), ("twi", twi), ("drainage_density", dd)):
             index += np.float32(w[name]) * tables[name].apply(arr)
-        return classify(index, np.ones(z.shape, bool))
-    run("potential (streams, density, reclass, overlay, classes)", potential)
-    return t
+        return index, classify(index, np.ones(z.shape, bool)), ahp, w
+    index, cls, ahp, w = run("potential (streams, density, reclass, overlay, classes)", potential)
+    del d8, acc, slope, twi
+    # the outputs of `geo-app groundwater`: two COGs and the GeoPackage of class polygons
+    result = PotentialResult(index, cls.classes, Affine(cell, 0, 400000.0, 0, -cell, 2500000.0), STORE_CRS, w, ahp,
+                             [], cls.breaks, None, None, {"classes": cls.as_dict()})
+    with tempfile.TemporaryDirectory() as tmp:
+        run("write outputs (2 COGs + class polygons GeoPackage)", lambda: write_outputs(result, Path(tmp) / "out"))
+    return t, peak
 
+from pathlib import Path
 z = np.load(sys.argv[1]).astype(np.float32)
 steps(z[:64, :64].copy(), 30.0, False)  # compile (cached) outside the timing
-t = steps(z, 30.0, True)
-print(json.dumps({"times": t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+base = rss_mb()
+t, peak = steps(z, 30.0, True)
+print(json.dumps({"times": t, "peak_rss_mb": rss_mb(), "peak_after_step_mb": peak, "rss_before_mb": base}))
 '''
 
 PEER = r'''
@@ -138,6 +149,9 @@ def main() -> None:
     pmem = f"{peer['peak_rss_mb']:.0f}" if peer else "—"
     print(f"{'total fill+D8+accumulation+slope+TWI':<58}{tot:>10.2f}{ptot:>13}")
     print(f"{'peak memory (RSS, MB)':<58}{ours['peak_rss_mb']:>10.0f}{pmem:>13}")
+    print(f"geo_app peak RSS after imports, the DEM and warm-up: {ours['rss_before_mb']:.0f} MB; after each step:")
+    for step, mb in ours["peak_after_step_mb"].items():
+        print(f"  {step:<56}{mb:>10.0f}")
     if peer:
         print(f"xarray-spatial {peer['version']}")
 

@@ -255,9 +255,13 @@ def _import_failed_types():
     return (ImportFailed, ValueError)
 
 
+_WS_CRS_HELP = ("Hệ tọa độ nếu biết / the CRS if known (overrides the detection): VN2000_TM3 (= EPSG:9208), "
+                "VN2000_6DEG, WGS84, EPSG:xxxx, WKT.")
+
+
 @water_sources_cmd.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--crs", default=None, help="Hệ tọa độ nếu biết / the CRS if known (overrides the detection).")
+@click.option("--crs", default=None, help=_WS_CRS_HELP)
 @click.option("--encoding", default=None, type=click.Choice(["UTF-8", "CP1258", "TCVN3", "VNI"]), help="Bảng mã / text encoding.")
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Ghi báo cáo QA (CSV) / write the QA report.")
 @click.option("--accept-errors", is_flag=True, help="Lưu kể cả khi QA có lỗi / save even when the QA finds errors.")
@@ -286,8 +290,11 @@ def water_sources_import(files, crs, encoding, report_path, accept_errors, dry_r
             f"The QA found {len(report.errors)} errors: nothing saved (fix the file, or use --accept-errors).")
     zones = ws.protection_zones(inventory.frame)
     path = ws.save(inventory.frame, zones)
-    click.echo(f"Đã lưu {len(inventory.frame)} nguồn và {len(zones)} vùng bảo hộ vào {path} / "
-               f"saved {len(inventory.frame)} sources and {len(zones)} protection zones to {path}")
+    n, z = len(inventory.frame), len(zones)
+    click.echo(f"Đã lưu {n} bản ghi nguồn nước và {z} vùng bảo hộ vào {path} / "
+               f"saved {n} source record{'s' if n != 1 else ''} and {z} protection zone{'s' if z != 1 else ''} to {path}")
+    for note in ws.data_notes(ws.per_source(inventory.frame)):
+        click.echo(note)
 
 
 @water_sources_cmd.command("qa")
@@ -324,20 +331,80 @@ def water_sources_balance(population, norm, save) -> None:
     from . import water_sources as ws
     from .store import StoreError
 
+    if norm is not None:
+        try:
+            ws.security.check_norm(norm)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--norm") from None
     try:
         balance = ws.water_balance(ws.load(), population, norm_l_per_day=norm)
     except StoreError as exc:
         raise UserFacingError(str(exc)) from exc
     except ValueError as exc:
-        raise UserFacingError(str(exc)) from exc
-    shown = balance.frame[balance.frame["status"] != "no-population"]
+        raise UserFacingError(f"{exc}\nChưa lưu gì. / Nothing saved.") from exc
+    shown = balance.frame[balance.frame["status_code"] != "no-population"]
+    click.echo(f"{'Xã / commune':<28} {'Tình trạng / status':<22} {'Cung mùa khô / supply':>22} {'Nhu cầu / demand':>18}")
     for rec in shown.itertuples():
-        click.echo(f"{rec.full_name:<28} {rec.status:<6} cung/supply {rec.supply_dry_ls:8.2f} L/s  "
-                   f"cầu/demand {rec.demand_ls:8.2f} L/s")
+        click.echo(f"{rec.full_name:<28} {rec.status:<22} {_ls(rec.supply_dry_ls):>22} {_ls(rec.demand_ls):>18}")
     for message in balance.messages:
         click.echo(message)
     if save:
         click.echo(f"→ {ws.write_user_layers({'water-balance': balance.frame})}")
+
+
+def _ls(value: float) -> str:
+    """A discharge for a bilingual table cell: "8,25 L/s" (Vietnamese first; the decimal comma)."""
+    from .importers.text import num_vi
+
+    return f"{num_vi(value, 2)} L/s"
+
+
+@water_sources_cmd.command("karst")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--field", "field_name", required=True,
+              help="Trường tên đơn vị karst/thạch học/tầng chứa nước / the field naming each unit.")
+@click.option("--crs", default=None, help=_WS_CRS_HELP)
+@click.option("--encoding", default=None, type=click.Choice(["UTF-8", "CP1258", "TCVN3", "VNI"]), help="Bảng mã / text encoding.")
+@click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không lưu / check only, save nothing.")
+def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
+    """Nhập vùng karst / thạch học / tầng chứa nước vào lớp karst-units, rồi thống kê nguồn nước theo đơn vị.
+
+    Import karst, lithology or aquifer polygons into the `karst-units` user layer (atomically: a
+    failed import leaves the saved layer as it was) and print, per unit, the number of water sources
+    of the saved inventory and their dry- and wet-season discharge.
+    """
+    from . import water_sources as ws
+    from .store import StoreError
+
+    try:
+        units = ws.import_units(file, name_col=field_name, crs=crs, encoding=encoding)
+    except _import_failed_types() as exc:
+        raise UserFacingError(f"{exc}\nChưa lưu gì. / Nothing saved.") from exc
+    for message in units.attrs.get("messages", []):
+        click.echo(message)
+    n_units = units["unit"].nunique()
+    click.echo(f"{len(units)} vùng, {n_units} đơn vị (trường '{units.attrs.get('name_field')}') / "
+               f"{len(units)} polygon{'s' if len(units) != 1 else ''}, {n_units} unit{'s' if n_units != 1 else ''} "
+               f"(field '{units.attrs.get('name_field')}')")
+    if not dry_run:
+        path = ws.write_user_layers({"karst-units": units})
+        click.echo(f"Đã lưu lớp karst-units vào {path} / saved the karst-units layer to {path}")
+    try:
+        sources = ws.load()
+    except StoreError:
+        click.echo("Chưa có danh mục nguồn nước: chạy `geo-app water-sources import FILE` để có thống kê theo đơn vị. / "
+                   "No water-source inventory saved yet: run `geo-app water-sources import FILE` for the per-unit figures.")
+        return
+    dissolved = units[["unit", "geometry"]].dissolve("unit", as_index=False)
+    summary = ws.summarise_by(sources, dissolved, "unit")
+    click.echo(f"{'Đơn vị / unit':<32} {'Số nguồn / sources':>18} {'Mùa khô / dry':>16} {'Mùa mưa / wet':>16}")
+    for rec in summary.sort_values("unit").itertuples():
+        click.echo(f"{rec.unit:<32} {rec.n_sources:>18} {_ls(rec.dry_ls):>16} {_ls(rec.wet_ls):>16}")
+    outside = len(ws.per_source(sources)) - int(summary["n_sources"].sum())
+    if outside:
+        click.echo(f"{outside} nguồn nằm ngoài mọi đơn vị / {outside} source{'s' if outside != 1 else ''} outside every unit")
+    for message in summary.attrs.get("messages", []):
+        click.echo(message)
 
 @main.command()
 @click.option("--dem", "dem_path", required=True, type=click.Path(dir_okay=False), help="DEM GeoTIFF (có CRS / with a CRS).")
@@ -386,6 +453,12 @@ def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, l
         click.echo("Bỏ yếu tố thiếu dữ liệu / dropped for lack of data: " + ", ".join(result.dropped))
     if result.auc is not None:
         click.echo(f"ROC AUC = {result.auc:.3f}")
+    classes = p["classes"]
+    click.echo("Ngưỡng lớp / class breaks (" + classes["method_used"] + "): "
+               + ", ".join(f"{b:.4g}" for b in classes["breaks"])
+               + "; số ô / cells: " + ", ".join(str(c) for c in classes["cells"]))
+    for note in result.warnings:
+        click.echo(f"Lưu ý / note: {note}")
     for name, path in result.files.items():
         click.echo(f"  {name:<24} {path}")
 

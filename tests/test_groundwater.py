@@ -239,3 +239,163 @@ def test_cli_groundwater(tmp_path):
     assert (out / "potential_class.tif").exists()
     bad = CliRunner().invoke(main, args[:-2] + ["--extent", "1,2,3", "--out", str(out)])
     assert bad.exit_code != 0 and "--extent" in bad.output
+
+
+# ------------------------------------------------------------------------ review findings (issue 5)
+
+def _cli(args):
+    from click.testing import CliRunner
+
+    from geo_app.cli import main
+
+    return CliRunner().invoke(main, args)
+
+
+def test_dem_that_is_not_a_raster_gives_one_clear_message_and_writes_nothing(tmp_path):
+    kml = tmp_path / "area.kml"
+    kml.write_text('<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark>'
+                   "<Polygon><outerBoundaryIs><LinearRing><coordinates>103.8,22.3 103.9,22.3 103.9,22.4 103.8,22.3"
+                   "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>",
+                   encoding="utf-8")
+    good = _dem_file(tmp_path / "good.tif").read_bytes()
+    truncated = tmp_path / "truncated.tif"
+    truncated.write_bytes(good[: len(good) // 3])
+    text = tmp_path / "notes.tif"
+    text.write_text("không phải raster", encoding="utf-8")
+    extent = f"{ORIGIN_X},{ORIGIN_Y - 2700},{ORIGIN_X + 3300},{ORIGIN_Y}"
+    for bad in (kml, truncated, text):
+        with pytest.raises(DemError, match=f"Không đọc được DEM {bad.name}.*Cannot read the DEM {bad.name}"):
+            gw.groundwater_potential(bad, extent=(ORIGIN_X, ORIGIN_Y - 2700, ORIGIN_X + 3300, ORIGIN_Y))
+        out = tmp_path / f"out-{bad.stem}"
+        result = _cli(["groundwater", "--dem", str(bad), "--extent", extent, "--out", str(out)])
+        assert result.exit_code != 0
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output and "RasterioIOError" not in result.output
+        assert f"Không đọc được DEM {bad.name}" in result.output and "GeoTIFF" in result.output
+        assert not out.exists()
+        assert not list(tmp_path.glob(".groundwater-*"))
+    result = _cli(["groundwater", "--dem", str(kml), "--extent", extent, "--out", str(tmp_path / "o")])
+    assert "tệp vector" in result.output and "vector file" in result.output
+
+
+def test_stepped_index_still_gets_five_strictly_increasing_classes():
+    # as in the Sa Pa run, where a third of the cells at 3.0 made the breaks [3.0, 3.0, 3.30, 3.60]
+    index = np.repeat(np.array([2.7, 3.0, 3.05, 3.1, 3.3, 3.35, 3.6, 3.9], dtype=np.float32),
+                      [100, 350, 100, 90, 130, 60, 100, 70]).reshape(20, 50)
+    mask = np.ones(index.shape, bool)
+    old = np.quantile(index[mask].astype(np.float64), [0.2, 0.4, 0.6, 0.8])
+    assert old[0] == old[1] == pytest.approx(3.0)  # what the old code used as breaks
+    res = gw.classify(index, mask)
+    assert all(a < b for a, b in zip(res.breaks, res.breaks[1:]))
+    assert res.empty == [] and all(c > 0 for c in res.cells) and sum(res.cells) == index.size
+    assert res.adjusted and res.method_used == "quantile, unique-value-aware"
+    assert any("Ngưỡng phân vị" in n and "unique-value-aware" in n for n in res.notes)
+    # class k holds breaks[k-2] <= index < breaks[k-1]
+    for k in range(1, 6):
+        vals = index[res.classes == k]
+        if k > 1:
+            assert vals.min() >= np.float32(res.breaks[k - 2])
+        if k < 5:
+            assert vals.max() < np.float32(res.breaks[k - 1])
+    # fewer distinct values than classes: breaks still increase, and the empty classes are named
+    few = np.array([[1.0, 1.0, 2.0, 3.0]], dtype=np.float32)
+    res = gw.classify(few, np.ones(few.shape, bool))
+    assert all(a < b for a, b in zip(res.breaks, res.breaks[1:]))
+    assert len(res.empty) == 2 and res.cells[0] == 2 and res.cells[-1] == 1
+    assert any("Lớp không có ô nào" in n and "empty classes" in n for n in res.notes)
+    d = res.as_dict()
+    assert d["empty_classes"] == [2, 4] and d["breaks_adjusted"] is True
+
+
+def test_empty_class_and_adjusted_breaks_are_in_the_report(tmp_path, monkeypatch):
+    from geo_app.groundwater import potential
+
+    def stepped(index, mask, method="quantile", n=5):
+        # a factor set whose overlay is stepped: 60 % of the cells on the lowest value
+        stepped_index = np.where(index < np.nanquantile(index, 0.6), np.float32(1.0), index).astype(np.float32)
+        return original(stepped_index, mask, method, n)
+
+    original = potential.classify
+    monkeypatch.setattr(potential, "classify", stepped)
+    res = _run(tmp_path, tmp_path / "out")
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["classes"]["breaks_adjusted"] is True
+    assert all(a < b for a, b in zip(report["classes"]["breaks"], report["classes"]["breaks"][1:]))
+    assert report["classes"]["empty_classes"] == [] and min(report["classes"]["cells"]) > 0
+    assert any("Ngưỡng phân vị" in n for n in report["notes"]) and res.warnings
+    classes = gpd.read_file(res.files["potential_classes.gpkg"], layer="potential_classes")
+    assert list(classes["class"]) == [1, 2, 3, 4, 5]
+
+
+def test_classify_keeps_to_float32_memory():
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    index = rng.normal(3, 0.5, (1000, 1000)).astype(np.float32)
+    mask = np.ones(index.shape, bool)
+    tracemalloc.start()
+    try:
+        gw.classify(index, mask)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the float32 copy of the valid cells (4 B) + uint8 classes (1 B) + bool temporaries (2 B); the old
+    # code made a float64 copy (8 B), np.quantile's own copy (8 B) and int64 class numbers (8 B)
+    assert peak < 10 * index.size, f"{peak / index.size:.1f} bytes per cell"
+
+
+def test_class_polygons_need_no_dissolve_and_match_the_raster(tmp_path, monkeypatch):
+    import shapely
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "dissolve", lambda *a, **k: pytest.fail("dissolve is too slow (52 s on Sa Pa)"))
+    monkeypatch.setattr(shapely, "unary_union", lambda *a, **k: pytest.fail("no union needed"))
+    rng = np.random.default_rng(5)
+    classes = rng.integers(0, 6, (60, 70)).astype(np.uint8)  # fragmented: many regions, holes, corner touches
+    transform = Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y)
+    polys = gw.class_polygons(classes, transform)
+    assert [k for k, _ in polys] == [1, 2, 3, 4, 5]
+    for k, geom in polys:
+        assert geom.geom_type == "MultiPolygon" and geom.is_valid
+        assert geom.area == pytest.approx((classes == k).sum() * CELL * CELL)
+    res = _run(tmp_path, tmp_path / "out")
+    frame = gpd.read_file(res.files["potential_classes.gpkg"], layer="potential_classes")
+    for k, geom, ha in zip(frame["class"], frame.geometry, frame["area_ha"]):
+        assert geom.area / 1e4 == pytest.approx(ha, abs=0.01) and ha == pytest.approx((res.classes == k).sum() * 0.09)
+
+
+def test_commune_slivers_are_left_out_and_named(tmp_path):
+    # C: a large commune of which the study area holds one column of cells (8.1 ha, < 2 % of C);
+    # D: touches the study area by 0.45 ha (< 1 ha)
+    communes = gpd.GeoDataFrame(
+        {"code": ["A", "B", "C", "D"], "full_name": ["Xã A", "Xã B", "Xã Cát", "Xã Đá"]},
+        geometry=[box(ORIGIN_X, ORIGIN_Y - 2700, ORIGIN_X + 1500, ORIGIN_Y),
+                  box(ORIGIN_X + 1500, ORIGIN_Y - 2700, ORIGIN_X + 3270, ORIGIN_Y),
+                  box(ORIGIN_X + 3270, ORIGIN_Y - 2700, ORIGIN_X + 20000, ORIGIN_Y + 20000),
+                  box(ORIGIN_X - 5000, ORIGIN_Y - 150, ORIGIN_X + 30, ORIGIN_Y + 5000)], crs="EPSG:9208")
+    communes.loc[0, "geometry"] = communes.geometry[0].difference(communes.geometry[3])
+    res = _run(tmp_path, tmp_path / "out", communes=communes)
+    assert set(res.commune_areas["commune_code"]) == {"A", "B"}
+    left = res.provenance["communes_left_out"]
+    assert left["rule"] == {"min_overlap_ha": 1.0, "min_overlap_fraction": 0.02}
+    assert [(c["commune_code"], c["overlap_ha"]) for c in left["communes"]] == [("C", 8.1), ("D", 0.45)]
+    note = next(n for n in res.provenance["notes"] if "lệch ranh giới" in n)
+    assert "Xã Cát 8.1 ha" in note and "Xã Đá 0.45 ha" in note and "boundary slivers" in note
+    gpkg = gpd.read_file(res.files["potential_classes.gpkg"], layer="commune_class_areas")
+    assert set(gpkg["commune_code"]) == {"A", "B"}
+
+
+def test_report_notes_are_vietnamese_first_with_english_beside(tmp_path):
+    lines = gpd.GeoDataFrame(geometry=[LineString([(400100, 2474900), (403000, 2472400)])], crs="EPSG:9208")
+    res = _run(tmp_path, tmp_path / "out", lineaments=lines, hole=True)
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert len(report["notes"]) >= 5
+    for note in report["notes"]:
+        vi, sep, en = note.partition(" / ")
+        assert sep, note
+        assert any(ord(ch) > 127 for ch in vi), f"not Vietnamese first: {note}"
+        assert en.isascii() or "≥" in en or "→" in en or "β" in en or "ε" in en, f"English part: {en}"
+    assert set(report) >= {"classes", "notes", "weights_used", "inputs_sha256"}  # keys stay English
+    result = _cli(["groundwater", "--dem", str(_dem_file(tmp_path / "dem.tif")), "--extent",
+                   f"{ORIGIN_X},{ORIGIN_Y - 2700},{ORIGIN_X + 3300},{ORIGIN_Y}", "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    assert "Ngưỡng lớp / class breaks (quantile)" in result.output

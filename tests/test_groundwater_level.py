@@ -277,3 +277,25 @@ def test_default_study_area_is_former_sa_pa_town(store_home):
     inside = np.isfinite(res.surface)
     assert 0.3 < inside.mean() < 1.0  # the outline, not its bounding box
     assert inside.sum() * 0.0625 == pytest.approx(680, rel=0.25)  # km², thị xã Sa Pa ≈ 680 km²
+
+
+def test_vietnamese_headers_give_well_ids_names_and_kinds(tmp_path):
+    # the review's wells.csv: ids and names were lost (level_cv.csv showed 1–5 and empty names)
+    wells = tmp_path / "wells.csv"
+    rows = ["Mã,Tên,Loại,X,Y,Mực nước (m)"]
+    for i, (dx, dy) in enumerate([(300, 300), (2900, 500), (1600, 1400), (500, 2400), (3000, 2500)]):
+        rows.append(f"GK{i + 1},Giếng {i + 1},giếng khoan,{OY - dy},{OX + dx},{1500 + 3 * i}")
+    wells.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["groundwater-level", "--wells", str(wells), "--extent", EXTENT_ARG,
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cv = pd.read_csv(out / "level_cv.csv", dtype=str)
+    assert list(cv["well_id"]) == ["GK1", "GK2", "GK3", "GK4", "GK5"]
+    assert list(cv["name"]) == [f"Giếng {i}" for i in range(1, 6)]
+    assert set(cv["kind"]) == {"giếng khoan"}
+    assert "GK3" in result.output
+    # other spellings: "Số hiệu", "Tên giếng", "Loại giếng" (without diacritics too)
+    assert gw.well_columns(["So hieu", "TÊN GIẾNG", "loai_gieng", "muc_nuoc"]) == {
+        "id": "So hieu", "name": "TÊN GIẾNG", "kind": "loai_gieng"}
+    assert gw.well_columns(["id", "Mã", "name"]) == {"id": "id", "name": "name"}

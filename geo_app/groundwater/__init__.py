@@ -9,17 +9,22 @@
     level.cv["rmse_m"], level.cv_table
 """
 from .ahp import AhpError, AhpResult, ahp_weights, load_ahp, renormalise
-from .distribution import DistributionResult, find_level_field, groundwater_distribution
+from .distribution import DistributionResult, find_level_field, groundwater_distribution, well_columns
 from .inputs import INVENTORY, INVENTORY_POINT_KINDS, InputError, VectorFactor, inventory_points, rasterize_factor
 from .level import LevelError, LevelSurface, aquifer_units, interpolate_level
 from .potential import (
     CLASS_NAMES,
+    MIN_COMMUNE_OVERLAP_FRACTION,
+    MIN_COMMUNE_OVERLAP_HA,
+    Classification,
     DEFAULT_AHP,
     DEFAULT_RECLASS,
     PotentialError,
     PotentialResult,
     classify,
+    class_polygons,
     commune_class_areas,
+    commune_class_areas_with_slivers,
     default_extent,
     groundwater_potential,
     roc_auc,
@@ -28,9 +33,9 @@ from .reclass import ReclassError, ReclassTable, load_reclass, parse_tables
 
 __all__ = [
     "DistributionResult", "INVENTORY", "INVENTORY_POINT_KINDS", "InputError", "VectorFactor", "find_level_field",
-    "groundwater_distribution", "inventory_points", "rasterize_factor",
+    "groundwater_distribution", "inventory_points", "rasterize_factor", "well_columns",
     "AhpError", "AhpResult", "CLASS_NAMES", "DEFAULT_AHP", "DEFAULT_RECLASS", "LevelError", "LevelSurface",
-    "PotentialError", "PotentialResult", "ReclassError", "ReclassTable", "ahp_weights", "aquifer_units", "classify",
-    "commune_class_areas", "default_extent", "groundwater_potential", "interpolate_level", "load_ahp",
+    "Classification", "MIN_COMMUNE_OVERLAP_FRACTION", "MIN_COMMUNE_OVERLAP_HA", "PotentialError", "PotentialResult", "ReclassError", "ReclassTable", "ahp_weights", "aquifer_units", "classify",
+    "class_polygons", "commune_class_areas", "commune_class_areas_with_slivers", "default_extent", "groundwater_potential", "interpolate_level", "load_ahp",
     "load_reclass", "parse_tables", "renormalise", "roc_auc",
 ]

@@ -137,7 +137,8 @@ def groundwater_distribution(
         from rasterio.features import geometry_mask
 
         mask &= ~geometry_mask([area_geom], shape, transform, all_touched=False)
-        notes.append("study area masked to the outline of the former Sa Pa town (district 088)")
+        notes.append("vùng nghiên cứu cắt theo ranh giới thị xã Sa Pa (cũ), mã 088 / "
+                     "study area masked to the outline of the former Sa Pa town (district 088)")
     left, top = transform.c, transform.f
     bounds = (left, top + shape[0] * transform.e, left + shape[1] * transform.a, top)
 
@@ -145,7 +146,8 @@ def groundwater_distribution(
     if isinstance(wells, str) and wells == INVENTORY and not Path(wells).exists():
         frame = inventory_points(WELL_KINDS, error=LevelError)
         inputs[f"wells:inventory ({'/'.join(WELL_KINDS)}, {len(frame)} points)"] = frame_digest(frame)
-        notes.append(f"wells: the {len(frame)} wells and boreholes of the saved water-source inventory")
+        notes.append(f"giếng: {len(frame)} giếng đào và giếng khoan của danh mục nguồn nước đã lưu / "
+                     f"wells: the {len(frame)} wells and boreholes of the saved water-source inventory")
     else:
         frame = read_vector(wells, "wells", inputs, kind="point", error=LevelError)
     column, quantity = find_level_field(frame.columns, level_field, quantity)
@@ -159,9 +161,11 @@ def groundwater_distribution(
         inside = has_point & (xs >= bounds[0]) & (xs < bounds[2]) & (ys > bounds[1]) & (ys <= bounds[3])
     use = inside & np.isfinite(values)
     if (~np.isfinite(values)).any():
-        notes.append(f"{int((~np.isfinite(values)).sum())} wells without a value in '{column}' left out")
+        n_blank = int((~np.isfinite(values)).sum())
+        notes.append(f"bỏ {n_blank} giếng không có giá trị '{column}' / {n_blank} wells without a value in '{column}' left out")
     if (np.isfinite(values) & ~inside).any():
-        notes.append(f"{int((np.isfinite(values) & ~inside).sum())} wells outside the grid left out")
+        n_out = int((np.isfinite(values) & ~inside).sum())
+        notes.append(f"bỏ {n_out} giếng nằm ngoài lưới / {n_out} wells outside the grid left out")
     used = frame[use].copy()
     used["observed_m"] = values[use]
     if len(used) < 3:
@@ -188,7 +192,10 @@ def groundwater_distribution(
     if dem_grid is not None and quantity == "level":
         depth = np.where(mask, dem_grid.array - surface, np.nan).astype(np.float32)
         above = int((depth[mask] < 0).sum())
-        notes.append("depth to water = DEM − interpolated level"
+        notes.append("độ sâu mực nước = DEM − mực nước nội suy"
+                     + (f"; {above} ô có mực nước cao hơn mặt đất (độ sâu âm: mạch lộ, nước có áp hoặc sai số nội suy)"
+                        if above else "")
+                     + " / depth to water = DEM − interpolated level"
                      + (f"; {above} cells have the level above the ground (negative depth: springs, artesian or "
                         "interpolation error)" if above else ""))
 
@@ -196,8 +203,9 @@ def groundwater_distribution(
     units = None
     if aquifers is not None:
         units = aquifer_units_on_grid(aquifers, box(*bounds), aquifer_field, inputs, used, surface, transform)
-        notes.append(f"{len(units)} aquifer units from the user's hydrogeological layer"
-                     + (f" (field '{aquifer_field}')" if aquifer_field else ""))
+        field_note = (f" (trường '{aquifer_field}')", f" (field '{aquifer_field}')") if aquifer_field else ("", "")
+        notes.append(f"{len(units)} đơn vị tầng chứa nước từ lớp địa chất thủy văn của người dùng{field_note[0]} / "
+                     f"{len(units)} aquifer units from the user's hydrogeological layer{field_note[1]}")
 
     provenance = {
         "software": f"geo-app {__version__}",
@@ -266,15 +274,45 @@ def aquifer_units_on_grid(source, clip_geom, field, inputs, wells, surface, tran
     return gpd.GeoDataFrame(out, geometry="geometry", crs=STORE_CRS)
 
 
+#: Column headings (compared folded: no case, diacritics or punctuation, via ``geo_app.names.fold``)
+#: of a well's identifier, name and kind, English and Vietnamese, in order of preference.
+ID_FIELDS = ("id", "well id", "ma", "ma so", "ma gieng", "ma lk", "ma lo khoan", "ma diem", "ma hieu", "so hieu",
+             "so hieu gieng", "so hieu lo khoan", "so hieu lk", "shlk", "ky hieu", "ky hieu gieng", "code", "well code",
+             "stt", "so tt", "so thu tu")
+NAME_FIELDS = ("name", "well name", "ten", "ten gieng", "ten lo khoan", "ten diem", "ten nguon", "ten cong trinh",
+               "dia danh")
+KIND_FIELDS = ("kind", "type", "well type", "loai", "loai gieng", "loai nguon", "loai hinh", "loai cong trinh",
+               "kieu")
+
+
+def well_columns(columns) -> dict:
+    """The columns holding each well's ``id``, ``name`` and ``kind``: ``{"id": "Mã", ...}`` for those found."""
+    keys = {}
+    for col in columns:
+        if col in ("geometry", "source_file", "source_row"):
+            continue
+        keys.setdefault(_key(col), col)
+    found = {}
+    for role, names in (("id", ID_FIELDS), ("name", NAME_FIELDS), ("kind", KIND_FIELDS)):
+        for name in names:
+            if name in keys and keys[name] not in found.values():
+                found[role] = keys[name]
+                break
+    return found
+
+
 def _cv_table(used):
     import pandas as pd
+
+    roles = well_columns(used.columns)
 
     def col(name):
         return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                 for v in (used[name] if name in used.columns else [None] * len(used))]
 
     table = pd.DataFrame({
-        "well_id": col("id"), "name": col("name"), "kind": col("kind"),
+        "well_id": col(roles.get("id", "id")), "name": col(roles.get("name", "name")),
+        "kind": col(roles.get("kind", "kind")),
         "x": [round(g.x, 3) for g in used.geometry], "y": [round(g.y, 3) for g in used.geometry],
         "observed_m": used["observed_m"].round(4).to_numpy(),
         "loo_predicted_m": used["loo_predicted_m"].round(4).to_numpy(),

@@ -141,7 +141,10 @@ def rasterize_factor(name: str, factor: VectorFactor, grid, table, inputs: dict,
         count = rasterize(((g, 1) for g, _ in shapes), out_shape=grid.shape, transform=grid.transform, fill=0,
                           all_touched=False, dtype="uint8", merge_alg=_add())
         overlap = int((count > 1).sum())
-        notes.append(f"{name}: {len(shapes)} polygons (field '{factor.field}') rasterised on the DEM grid at cell "
+        notes.append(f"{name}: {len(shapes)} vùng (trường '{factor.field}') raster hóa trên lưới DEM theo tâm ô, phủ "
+                     f"{100 * covered.mean():.1f} % lưới"
+                     + (f"; {overlap} ô nằm dưới các vùng chồng nhau lấy lớp của vùng sau" if overlap else "")
+                     + f" / {name}: {len(shapes)} polygons (field '{factor.field}') rasterised on the DEM grid at cell "
                      f"centres, covering {100 * covered.mean():.1f} % of the grid"
                      + (f"; {overlap} cells under overlapping polygons take the later polygon's class" if overlap else ""))
     return np.where(burned == nodata, np.nan, burned.astype(np.float32)).astype(np.float32)

@@ -92,7 +92,10 @@ class TerrainAnalysis:
         dd = drainage_density(streams, d8, cell, self.density_radius_m, valid)
         ld = lineament_density(lineaments, dem, self.density_radius_m) if lineaments is not None else None
         notes = [
-            f"depressions filled (priority-flood+ε); D8; streams where upstream area ≥ {self.stream_threshold_m2:g} m²",
+            f"lấp trũng (priority-flood+ε); hướng dòng D8; dòng chảy nơi diện tích lưu vực ≥ "
+            f"{self.stream_threshold_m2:g} m² / depressions filled (priority-flood+ε); D8; streams where upstream area "
+            f"≥ {self.stream_threshold_m2:g} m²",
+            f"mật độ trong cửa sổ vuông {2 * self.density_radius_m:g} m; TWI với tan β ≥ {self.min_tan_slope:g} / "
             f"densities in a {2 * self.density_radius_m:g} m square window; TWI with tan β ≥ {self.min_tan_slope:g}",
         ]
         return TerrainFactors(filled, d8, acc, slp, wet, streams, dd, ld, notes)

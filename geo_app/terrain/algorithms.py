@@ -13,8 +13,16 @@ result at one cell depends on cells arbitrarily far away; their working memory i
   5 bytes per cell.
 - local operators (``slope``, ``twi``) run row by row inside compiled loops: output only.
 
-So the whole pipeline on a 20 000² DEM peaks around (4 + 4 + 1 + 4 + 1 + 4) × 4·10⁸ ≈ 7 GB instead
-of several 20 000² × 8 byte (3.2 GB) arrays per step; a 4 000² DEM stays under 0.5 GB.
+What is measured (``bench/bench_terrain.py``, 4 000² = 1.6·10⁷ cells): the terrain steps keep
+about 21 bytes per cell alive at the end (DEM 4, filled 4, D8 1, accumulation 4, slope 4, TWI 4) and
+did not raise the process peak above the ~460 MB it had after imports (~200 MB of libraries) and
+loading the DEM. The rest of the potential model (streams, drainage density, three reclassed factors
+with their float32 temporaries, overlay, classes) brings the peak to ~870 MB, i.e. ~42 bytes per cell
+above the libraries; writing the outputs of a very fragmented class raster (3.6 M class regions on
+the synthetic DEM) to ~1.8 GB, the polygons of one class at a time. So a 20 000² DEM needs some
+17 GB for the potential model (4·10⁸ × ~42 B) — more than the 7 GB once estimated here — but never a
+20 000² × 8 byte array: no float64 or int64 raster is made, in the terrain steps or in the
+groundwater classes (``geo_app.groundwater.classify`` works on a float32 copy of the valid cells).
 
 Kernels are compiled with numba (BSD) because priority-flood and the downstream walk are inherently
 sequential; vectorised numpy would need many full-size temporaries.

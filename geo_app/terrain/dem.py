@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
 from rasterio.warp import reproject, transform_bounds
 
 from .. import STORE_CRS
@@ -81,38 +83,69 @@ def read_dem(path: str | Path, extent=None, resolution: float = 30.0, dst_crs: s
     path = Path(path)
     if not path.exists():
         raise DemError(f"Không tìm thấy tệp DEM / DEM file not found: {path}")
-    with rasterio.open(path) as src:
-        _check_crs(src, path)
-        src_bounds_dst = transform_bounds(src.crs, dst_crs, *src.bounds, densify_pts=21)
-        if extent is None:
-            extent = src_bounds_dst
-        else:
-            extent = tuple(float(v) for v in extent)
-            if not _overlaps(extent, src_bounds_dst):
-                raise DemError(
-                    f"Phạm vi {_fmt(extent)} nằm ngoài DEM {path.name} (phủ {_fmt(src_bounds_dst)}, {dst_crs}) / "
-                    f"the extent is outside the DEM"
-                )
-        transform, rows, cols = target_grid(extent, resolution)
-        out = np.full((rows, cols), np.nan, dtype=np.float32)
-        # Warping from the band lets GDAL read only the source blocks the target grid needs.
-        reproject(
-            source=rasterio.band(src, 1),
-            destination=out,
-            src_nodata=src.nodata,
-            dst_transform=transform,
-            dst_crs=dst_crs,
-            dst_nodata=np.nan,
-            resampling=Resampling.bilinear,
-        )
-        src_crs = src.crs.to_string()
+    if path.is_dir():
+        raise DemError(f"DEM {path} là thư mục, không phải tệp raster / the DEM is a folder, not a raster file")
+    try:
+        with rasterio.open(path) as src:
+            out, transform, extent, src_bounds_dst, src_crs = _read_onto_grid(src, path, extent, resolution, dst_crs)
+    except (RasterioError, CPLE_BaseError) as exc:
+        # Not a raster at all (a KML, a shapefile, a text file), or a GeoTIFF that is truncated or corrupt.
+        raise DemError(_unreadable(path, exc)) from exc
     dem = Dem(out, transform, CRS.from_user_input(dst_crs), sources={path.name: sha256_file(path)})
-    dem.notes.append(f"read {path.name} ({src_crs}) → {dst_crs} at {resolution:g} m, bilinear")
+    dem.notes.append(f"đọc {path.name} ({src_crs}) → {dst_crs}, ô {resolution:g} m, nội suy song tuyến / "
+                     f"read {path.name} ({src_crs}) → {dst_crs} at {resolution:g} m, bilinear")
     if not dem.valid.any():
         raise DemError(f"DEM {path.name} không có dữ liệu trong phạm vi {_fmt(extent)} / the DEM has no data in the extent")
     if not _overlaps(extent, src_bounds_dst, full=True):
-        dem.notes.append("the extent reaches beyond the DEM; cells outside it are nodata")
+        dem.notes.append("phạm vi vượt ra ngoài DEM; các ô ngoài DEM không có dữ liệu / "
+                         "the extent reaches beyond the DEM; cells outside it are nodata")
     return dem
+
+
+def _read_onto_grid(src, path: Path, extent, resolution: float, dst_crs: str):
+    _check_crs(src, path)
+    src_bounds_dst = transform_bounds(src.crs, dst_crs, *src.bounds, densify_pts=21)
+    if extent is None:
+        extent = src_bounds_dst
+    else:
+        extent = tuple(float(v) for v in extent)
+        if not _overlaps(extent, src_bounds_dst):
+            raise DemError(
+                f"Phạm vi {_fmt(extent)} nằm ngoài DEM {path.name} (phủ {_fmt(src_bounds_dst)}, {dst_crs}) / "
+                f"the extent is outside the DEM"
+            )
+    transform, rows, cols = target_grid(extent, resolution)
+    out = np.full((rows, cols), np.nan, dtype=np.float32)
+    # Warping from the band lets GDAL read only the source blocks the target grid needs.
+    reproject(
+        source=rasterio.band(src, 1),
+        destination=out,
+        src_nodata=src.nodata,
+        dst_transform=transform,
+        dst_crs=dst_crs,
+        dst_nodata=np.nan,
+        resampling=Resampling.bilinear,
+    )
+    src_crs = src.crs.to_string()
+    return out, transform, extent, src_bounds_dst, src_crs
+
+
+def _unreadable(path: Path, exc) -> str:
+    detail = " ".join(str(exc).split())
+    if len(detail) > 200:
+        detail = detail[:200] + "…"
+    suffix = path.suffix.lower()
+    vector = suffix in (".kml", ".kmz", ".shp", ".zip", ".gpkg", ".geojson", ".json", ".gpx", ".csv", ".xlsx", ".dxf")
+    what_vi = ("đây là tệp vector (ranh giới, điểm…), không phải mô hình số độ cao" if vector
+               else "tệp không phải ảnh raster hoặc bị hỏng/cắt cụt")
+    what_en = ("it is a vector file (outlines, points…), not an elevation model" if vector
+               else "it is not a raster, or it is corrupt or truncated")
+    return (
+        f"Không đọc được DEM {path.name}: {what_vi}. Hãy cho một GeoTIFF độ cao có hệ tọa độ (vd. Copernicus GLO-30, "
+        f"SRTM, hoặc xuất từ QGIS), hoặc tải GLO-30 bằng geo_app.terrain.fetch_glo30. / "
+        f"Cannot read the DEM {path.name}: {what_en}. Give an elevation GeoTIFF with a CRS (e.g. Copernicus GLO-30, "
+        f"SRTM, or an export from QGIS), or fetch GLO-30 with geo_app.terrain.fetch_glo30. (GDAL: {detail})"
+    )
 
 
 def fill_holes(dem: Dem, max_fraction: float = 0.05, max_search_m: float = 1000.0) -> Dem:
@@ -149,7 +182,8 @@ def fill_holes(dem: Dem, max_fraction: float = 0.05, max_search_m: float = 1000.
     filled[~dem.valid & ~holes] = np.nan  # outside the DEM's cover: stays nodata
     left = int(np.isnan(filled[holes]).sum())
     out = Dem(filled, dem.transform, dem.crs, dict(dem.sources), list(dem.notes))
-    out.notes.append(f"filled {n - left} nodata cells by interpolation in {where}; {left} left as nodata")
+    out.notes.append(f"đã nội suy lấp {n - left} ô không có dữ liệu trong vùng {where}; còn {left} ô không có dữ liệu / "
+                     f"filled {n - left} nodata cells by interpolation in {where}; {left} left as nodata")
     return out
 
 

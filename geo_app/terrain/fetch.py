@@ -87,7 +87,8 @@ def fetch_glo30(extent, resolution: float = 30.0, base: str | None = None, cache
                 arr = src.read(1, out_dtype="float32", masked=True).filled(np.nan)
             return Dem(arr, transform, rasterio.crs.CRS.from_user_input(STORE_CRS),
                        sources={tif.name: meta["sha256"], **meta["tiles"]},
-                       notes=[f"GLO-30 from cache {tif.name} (sha256 verified)", ATTRIBUTION])
+                       notes=[f"GLO-30 lấy từ bộ đệm {tif.name} (đã kiểm sha256) / GLO-30 from cache {tif.name} (sha256 verified)",
+                              ATTRIBUTION])
 
     out = np.full((rows, cols), np.nan, dtype=np.float32)
     grid_bounds = (transform.c, transform.f - rows * resolution, transform.c + cols * resolution, transform.f)
@@ -99,7 +100,7 @@ def fetch_glo30(extent, resolution: float = 30.0, base: str | None = None, cache
             try:
                 src = rasterio.open(f"/vsicurl/{url}")
             except rasterio.errors.RasterioIOError:
-                notes.append(f"tile {tile_name(lat, lon)} not available, skipped")
+                notes.append(f"ô {tile_name(lat, lon)} không có, bỏ qua / tile {tile_name(lat, lon)} not available, skipped")
                 continue
             with src:
                 window = _window_for(src, lonlat)
@@ -118,7 +119,8 @@ def fetch_glo30(extent, resolution: float = 30.0, base: str | None = None, cache
                 out[take] = tmp[take]
                 # The tile's identity is its URL and the bytes read (the remote file is not hashed whole).
                 tiles[tile_name(lat, lon)] = hashlib.sha256(data.tobytes()).hexdigest()
-                notes.append(f"tile {tile_name(lat, lon)}: window {window.width}×{window.height} px read")
+                notes.append(f"ô {tile_name(lat, lon)}: đọc cửa sổ {window.width}×{window.height} px / "
+                             f"tile {tile_name(lat, lon)}: window {window.width}×{window.height} px read")
     if not tiles:
         raise DemError(
             f"Không đọc được ô GLO-30 nào cho phạm vi {tuple(round(v) for v in extent)} từ {base} / "
