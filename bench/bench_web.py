@@ -200,6 +200,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--peer-requests", type=int, default=96, help="pygeoapi is ~300x slower: fewer requests")
     parser.add_argument("--skip-pygeoapi", action="store_true")
+    parser.add_argument("--bytes-only", action="store_true",
+                        help="part (a) only (bytes of the province view); keeps the other figures in bench_web.json")
     args = parser.parse_args()
 
     from geo_app.config import settings
@@ -209,9 +211,12 @@ def main() -> None:
     if not store.exists():
         sys.exit(f"no layer store at {store}: run `geo-app build` (or make build) first")
     OUT.mkdir(parents=True, exist_ok=True)
-    if not args.skip_pygeoapi:
+    if not args.skip_pygeoapi and not args.bytes_only:
         ensure_peer()
-    results: dict = {"machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"}
+    results: dict = {}
+    if args.bytes_only and (OUT / "bench_web.json").exists():
+        results = json.loads((OUT / "bench_web.json").read_text(encoding="utf-8"))
+    results["machine"] = f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"
     procs = []
     try:
         app, app_base = start_app(home)
@@ -226,15 +231,16 @@ def main() -> None:
               f"{explore['raw']:,} B ({explore['gzip']:,} B gzip): 1/{1 / results['ratio_raw']:.0f} "
               f"(gzip 1/{1 / results['ratio_gzip']:.0f})")
         ours_url = f"{app_base}/ogcapi/collections/communes/items?{ITEMS_QUERY}"
-        if not args.skip_pygeoapi:
+        skip_peer = args.skip_pygeoapi or args.bytes_only
+        if not skip_peer:
             work = Path(tempfile.mkdtemp(prefix="pygeoapi-", dir=OUT))
             peer, peer_base = start_pygeoapi(store, work)
             procs.append(peer)
-        for label, gz in (("gzip", True), ("plain", False)):
+        for label, gz in (("gzip", True), ("plain", False)) if not args.bytes_only else ():
             ours = run_ab(ours_url, args.concurrency, args.requests, gz)
             results[f"items_geo_app_{label}"] = ours
             print(f"(b) geo_app items [{label}]: {ours}")
-            if args.skip_pygeoapi:
+            if skip_peer:
                 continue
             theirs = run_ab(f"{peer_base}/collections/communes/items?f=json&{ITEMS_QUERY}", args.concurrency,
                             args.peer_requests, gz, warm=args.concurrency)

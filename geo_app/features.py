@@ -14,7 +14,6 @@ import numpy as np
 import shapely
 
 from . import layers
-from .config import settings
 
 #: Metres per pixel at zoom 0 on the equator in Web Mercator.
 _M_PER_PX_Z0 = 156543.03392804097
@@ -26,13 +25,14 @@ def tolerance_for_zoom(zoom: float, latitude: float = 22.3) -> float:
 
 
 @lru_cache(maxsize=32)
-def _layer_cached(layer_id: str, store: Path, mtime: float) -> gpd.GeoDataFrame:
+def _layer_cached(layer_id: str, store: Path, mtime: int) -> gpd.GeoDataFrame:
     return layers.read(layer_id)
 
 
 def _layer(layer_id: str) -> gpd.GeoDataFrame:
-    store = settings().store_path
-    return _layer_cached(layer_id, store, store.stat().st_mtime if store.exists() else 0.0)
+    # keyed by the file the layer lives in, so a rebuild or a new user import is read anew
+    store = layers.store_path(layer_id)
+    return _layer_cached(layer_id, store, store.stat().st_mtime_ns if store.exists() else 0)
 
 
 def _json_value(value):

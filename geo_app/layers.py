@@ -122,6 +122,11 @@ def feature_count(layer_id: str) -> int:
     return count_features(path, layer_id)
 
 
+def store_path(layer_id: str) -> Path:
+    """The GeoPackage a layer is read from (the built store, or the user store for user layers)."""
+    return _store_path(info(layer_id))
+
+
 def _store_path(layer: LayerInfo) -> Path:
     if layer.store == "user":
         return settings().home / "user_layers.gpkg"

@@ -139,6 +139,46 @@ def _public_layers(store: Path, mtime: float) -> tuple[str, ...]:
     return tuple(layer.id for layer in layers.list() if layer.public and table_name(layer.id) in present)
 
 
+# --- the user's own layers (``store: user``: water sources, zones, karst units, water balance) -----
+
+def _user_store() -> Path:
+    from .water_sources.user_store import user_store_path
+
+    return user_store_path()
+
+
+def user_store_version() -> str | None:
+    """Changes whenever the user store is rewritten (each write replaces the file); None without one."""
+    path = _user_store()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return f"{st.st_ino:x}.{st.st_mtime_ns:x}.{st.st_size:x}"
+
+
+def user_layers() -> list[str]:
+    """The ``store: user`` catalogue layers with geometry that hold features in the user store now
+    (nothing has been imported: an empty list)."""
+    version = user_store_version()
+    return [] if version is None else list(_user_layers(_user_store(), version))
+
+
+@lru_cache(maxsize=4)
+def _user_layers(path: Path, version: str) -> tuple[str, ...]:
+    return tuple(info.id for info in layers.list()
+                 if info.store == "user" and info.is_spatial and layers.feature_count(info.id) > 0)
+
+
+def layer_version(layer_id: str) -> str:
+    """The data version of one layer, for cache keys and ETags: the store's, and for a ``store: user``
+    layer also the user store's."""
+    version = store_version()
+    if layers.info(layer_id).store != "user":
+        return version
+    return f"{version}-{user_store_version()}"
+
+
 def _collection(layer_id: str, allowed: list[str] | None = None) -> _Collection:
     allowed = public_layers() if allowed is None else allowed
     if layer_id not in allowed:

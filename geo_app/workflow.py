@@ -9,6 +9,9 @@ Framework-free (the Flask views in ``geo_app.web.workflow_views`` only parse and
   and its sha256 stored) or **returns** it with a comment (it becomes a draft again).
 - A confirmed version never changes (SQLite triggers refuse it); editing starts a new draft version.
 - Every action appends a row to the audit log (who, when, what, hashes); triggers refuse UPDATE/DELETE.
+- Version 1 of every product is **seeded** as a draft from its definition (``layers/products/<id>.yaml``)
+  the first time anything reads the product's state, once per product (audit action ``seed``, actor
+  ``system``), so officers start from the public-source default instead of an empty page.
 - Each change is one SQLite transaction; files are written to a temporary name and renamed into place,
   so a crash mid-request leaves the previous state.
 """
@@ -180,7 +183,61 @@ def base_product(product_id: str):
     return found[product_id]
 
 
+SEED_USER = "system"
+SEED_ACTION = "seed"
+SEED_NOTE = "khởi tạo từ định nghĩa / seeded from the definition"
+_SEEDED: set[tuple[str, str]] = set()
+
+
+def ensure_seeded(product_id: str) -> bool:
+    """Seed version 1 of the product as a draft from its definition, once per product.
+
+    Idempotent and safe under concurrent requests: the check and the insert run in one ``BEGIN
+    IMMEDIATE`` transaction, so of two callers only the first inserts; a product that already has a
+    version, or was seeded before (even if its seed was later replaced), is left alone. The
+    validation report is computed outside the transaction (it can take a second). Returns True when
+    this call seeded the product.
+    """
+    key = (str(db_path()), product_id)
+    if key in _SEEDED:
+        return False
+
+    def present(con) -> bool:
+        return con.execute(
+            "SELECT 1 FROM versions WHERE product_id = ? UNION ALL "
+            "SELECT 1 FROM audit WHERE product_id = ? AND action = ? LIMIT 1",
+            (product_id, product_id, SEED_ACTION)).fetchone() is not None
+
+    with _tx() as con:
+        if present(con):
+            _SEEDED.add(key)
+            return False
+    area = default_area(product_id)
+    report = validate(base_product(product_id))
+    now = _now()
+    with _tx() as con:
+        if present(con):  # another request seeded it meanwhile
+            _SEEDED.add(key)
+            return False
+        con.execute(
+            "INSERT INTO versions (product_id, version, status, area_json, report_json, created_by, created_at, updated_at)"
+            " VALUES (?, 1, 'draft', ?, ?, ?, ?, ?)",
+            (product_id, json.dumps(area, ensure_ascii=False), json.dumps(report, ensure_ascii=False), SEED_USER, now, now),
+        )
+        _audit(con, SEED_USER, product_id, 1, SEED_ACTION,
+               {"note": SEED_NOTE, "area": area, "validation_ok": report.get("ok"), "area_ha": report.get("area_ha")},
+               {"area_sha256": _area_hash(area)})
+    _SEEDED.add(key)
+    return True
+
+
+def seed_all() -> list[str]:
+    """Seed every product that has no version yet; the ids seeded by this call."""
+    return [pid for pid in products() if ensure_seeded(pid)]
+
+
 def versions(product_id: str) -> list[Version]:
+    ensure_seeded(product_id)
     with _tx() as con:
         rows = con.execute("SELECT * FROM versions WHERE product_id = ? ORDER BY version", (product_id,)).fetchall()
     return [_version(r) for r in rows]
@@ -192,6 +249,7 @@ def latest(product_id: str, include_drafts: bool = True) -> Version | None:
 
 
 def get_version(product_id: str, number: int) -> Version:
+    ensure_seeded(product_id)
     with _tx() as con:
         row = con.execute("SELECT * FROM versions WHERE product_id = ? AND version = ?", (product_id, number)).fetchone()
     if row is None:
@@ -200,6 +258,7 @@ def get_version(product_id: str, number: int) -> Version:
 
 
 def history(product_id: str) -> list[dict]:
+    ensure_seeded(product_id)
     with _tx() as con:
         rows = con.execute("SELECT * FROM audit WHERE product_id = ? ORDER BY id", (product_id,)).fetchall()
     return [{"at": r["at"], "user": r["user"], "version": r["version"], "action": r["action"],
@@ -259,7 +318,11 @@ def check_codes(area: dict) -> None:
 
     known_new = set(layers.read("communes")["code"].astype(str))
     known_old = set(layers.read("former-communes")["code"].astype(str))
-    for field, known in (("communes_2025", known_new), ("former_communes", known_old)):
+    known_districts = set(layers.read("former-districts")["code"].astype(str))
+    for field, known in (("communes_2025", known_new), ("former_communes", known_old),
+                         ("former_districts", known_districts)):
+        if not area.get(field):
+            continue
         unknown = [c for c in area.get(field, []) if c not in known]
         if unknown:
             raise WorkflowError(f"mã không có trong kho / unknown codes {', '.join(unknown)}", 400, field)

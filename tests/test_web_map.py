@@ -162,3 +162,40 @@ def test_draft_production_areas_are_not_public(client):
     collections = client.get("/ogcapi/collections?f=json").get_json()["collections"]
     assert "production-areas" not in {c["id"] for c in collections}
     assert client.get("/ogcapi/collections/production-areas/items?f=json").status_code == 404
+
+
+def test_static_assets_gzip_etag_and_long_cache_for_versioned_urls(client):
+    html = client.get("/").get_data(as_text=True)
+    urls = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert {u.split("?")[0] for u in urls} >= {"/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css",
+                                               "/static/map.js", "/static/app.css"}
+    for url in urls:
+        assert re.search(r"\?v=[0-9a-f]{12}$", url), url
+        plain = client.get(url)
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+        assert plain.status_code == zipped.status_code == 200
+        assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(zipped.data) == plain.data and len(zipped.data) < len(plain.data) / 2
+        assert zipped.headers["Vary"] == "Accept-Encoding"
+        assert plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert zipped.headers["ETag"] == plain.headers["ETag"]
+        again = client.get(url, headers={"If-None-Match": plain.headers["ETag"], "Accept-Encoding": "gzip"})
+        assert again.status_code == 304 and not again.data
+    # the same file without (or with a stale) version is cached briefly, then revalidated
+    for url in ("/static/map.js", "/static/map.js?v=000000000000"):
+        assert client.get(url).headers["Cache-Control"] == "public, max-age=3600"
+    assert client.get("/vendor/leaflet/leaflet.js").mimetype in ("application/javascript", "text/javascript")
+    image = client.get("/vendor/leaflet/images/marker-icon.png", headers={"Accept-Encoding": "gzip"})
+    assert image.status_code == 200 and "Content-Encoding" not in image.headers
+    for bad in ("/static/../__init__.py", "/static/%2e%2e/__init__.py", "/vendor/leaflet/../../x", "/static/nope.js"):
+        assert client.get(bad).status_code == 404, bad
+
+
+def test_static_assets_compressed_once(client):
+    from geo_app.web import assets
+
+    url = re.search(r'src="(/static/map.js[^"]*)"', client.get("/").get_data(as_text=True)).group(1)
+    client.get(url, headers={"Accept-Encoding": "gzip"})
+    first = assets.load("static", "map.js")
+    client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert assets.load("static", "map.js") is first, "kept in memory, not compressed again"

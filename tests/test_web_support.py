@@ -82,3 +82,22 @@ def live_server(home):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def isolated_home(store_home, target):
+    """A GEO_APP_HOME of its own (accounts, workflow, user layers) sharing the session's built layer
+    store through a symlink; the environment points at it inside the block."""
+    from pathlib import Path
+
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    link = target / "layers.gpkg"
+    if not link.exists():
+        link.symlink_to(Path(store_home) / "layers.gpkg")
+    before = os.environ.get("GEO_APP_HOME")
+    os.environ["GEO_APP_HOME"] = str(target)
+    try:
+        yield target
+    finally:
+        os.environ["GEO_APP_HOME"] = before if before is not None else str(store_home)

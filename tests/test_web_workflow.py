@@ -1,6 +1,7 @@
 import hashlib
 import io
 import json
+import re
 import sqlite3
 
 import pytest
@@ -196,3 +197,86 @@ def test_production_areas_on_the_map(as_role):
     lon, lat = drafts[0]["geometry"]["coordinates"][0][0][0] if drafts[0]["geometry"]["type"] == "MultiPolygon" \
         else drafts[0]["geometry"]["coordinates"][0][0]
     assert 103 < lon < 105.5 and 21 < lat < 23.5
+
+
+# --- version 1 seeded from the definition ------------------------------------------------------------
+
+def test_seeded_drafts_once_per_product_under_concurrency(store_home, tmp_path):
+    """Every product starts with version 1, a draft from layers/products/<id>.yaml, seeded once by
+    "system" even when several requests arrive together."""
+    import threading
+
+    from test_web_support import isolated_home
+
+    from geo_app import workflow
+
+    with isolated_home(store_home, tmp_path / "home"):
+        barrier, errors = threading.Barrier(4), []
+
+        def worker():
+            try:
+                barrier.wait()
+                workflow.versions("sa-bao-yen")
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        workflow._SEEDED.clear()  # the in-process shortcut off: the database decides
+        assert workflow.seed_all() == ["bo-vang-muong-khuong", "lon-den-van-ban", "rau-an-toan-bao-thang"]
+        workflow._SEEDED.clear()
+        assert workflow.seed_all() == [], "idempotent"
+        for pid in workflow.products():
+            versions = workflow.versions(pid)
+            assert [(v.version, v.status, v.created_by) for v in versions] == [(1, "draft", "system")]
+            assert versions[0].area == workflow.default_area(pid)
+            seeds = [e for e in workflow.history(pid) if e["action"] == "seed"]
+            assert len(seeds) == 1 and seeds[0]["user"] == "system"
+            assert seeds[0]["detail"]["note"] == "khởi tạo từ định nghĩa / seeded from the definition"
+        assert workflow.versions("sa-bao-yen")[0].area["former_districts"] == ["087"]
+        assert workflow.latest("sa-bao-yen").report["ok"]
+        # Mường Khương: the three former communes have no public boundary, so the draft stays incomplete
+        cattle = workflow.latest("bo-vang-muong-khuong")
+        assert cattle.area["former_communes"] == ["02752", "02764", "02767"] and not cattle.report["ok"]
+
+
+def test_seeded_draft_pages(store_home, tmp_path):
+    from test_web_support import isolated_home
+
+    from geo_app import workflow
+    from geo_app.web import create_app
+
+    with isolated_home(store_home, tmp_path / "home"):
+        app = create_app({"TESTING": True, "SECRET_KEY": "t"})
+        anonymous, viewer, officer = app.test_client(), app.test_client(), app.test_client()
+        login(viewer, "viewer")
+        login(officer, "officer")
+        for client in (anonymous, viewer):
+            page = client.get("/products/sa-bao-yen").get_data(as_text=True)
+            assert 'data-status="none"' in page and 'data-status="draft"' not in page
+            assert "Bản nháp chỉ hiển thị cho cán bộ và người phê duyệt." in page
+            assert "Chưa có phiên bản nào" not in page
+        english = anonymous.get("/products/sa-bao-yen?lang=en").get_data(as_text=True)
+        assert "Drafts are shown only to officers and approvers." in english
+        assert "Bản nháp chỉ hiển thị" in anonymous.get("/products/?lang=vi").get_data(as_text=True)
+
+        page = officer.get("/products/sa-bao-yen").get_data(as_text=True)
+        assert 'data-status="draft"' in page and "Báo cáo kiểm tra" in page and "Chưa có phiên bản" not in page
+        assert re.search(r'<option value="087" selected>', page), "the seeded former district is pre-selected"
+        history = officer.get("/products/sa-bao-yen/history").get_data(as_text=True)
+        assert "khởi tạo từ định nghĩa / seeded from the definition" in history and "system" in history
+        # the officer edits the seeded draft (same version); nothing is seeded again
+        token = csrf_token(officer, "/")
+        resp = officer.post("/products/sa-bao-yen/draft", data={"csrf_token": token, "former_districts": "087",
+                                                               "communes_2025": _commune_code("Xã Bảo Yên")})
+        assert resp.status_code == 302, resp.data[:300]
+        assert [v.version for v in workflow.versions("sa-bao-yen")] == [1]
+        assert [e["action"] for e in workflow.history("sa-bao-yen")] == ["seed", "edit-draft"]
+        resp = officer.post("/products/sa-bao-yen/draft", data={"csrf_token": token, "former_districts": "999"},
+                            headers={"Accept": "application/json"})
+        assert resp.status_code == 400 and resp.get_json()["description"].startswith("former_districts")
+        assert anonymous.get("/products/sa-bao-yen/1/dossier.zip").status_code == 404

@@ -6,7 +6,9 @@ Configuration (``instance/config.py``, ``test_config`` or the environment):
 
 - ``SECRET_KEY``: when unset, a random key is created once in ``$GEO_APP_HOME/secret_key``.
 - ``ANONYMOUS_ACCESS`` (env ``GEO_APP_ANONYMOUS``): ``map`` (default; anonymous visitors see the map,
-  search and the OGC API of the public layers) or ``none`` (everything needs a login).
+  search and the OGC API of the public layers), ``map+user`` (also the user's own layers on the map:
+  water sources, protection zones, karst units, water balance; logged-in users always see them) or
+  ``none`` (everything needs a login). Drafts are never shown to anonymous visitors.
 - ``BASEMAP_URL`` (env ``GEO_APP_BASEMAP_URL``): the online tile URL (OpenStreetMap by default);
   ``OFFLINE_MAP`` (env ``GEO_APP_OFFLINE_MAP=1``) removes the online basemap altogether.
 - ``MAX_CONTENT_LENGTH``: upload limit in bytes (default 20 MB).
@@ -25,6 +27,8 @@ from flask.sessions import SecureCookieSessionInterface
 from ..config import settings
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+ANONYMOUS_CHOICES = ("map", "map+user", "none")
+STATIC_ENDPOINTS = ("static", "assets.leaflet")
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -35,6 +39,14 @@ class _SessionInterface(SecureCookieSessionInterface):
             return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
         except RuntimeError:  # outside a request
             return bool(app.config["SESSION_COOKIE_SECURE"])
+
+    def save_session(self, app, session, response) -> None:
+        # Static assets never touch the session (Flask-Login only peeks at it): leave their responses
+        # without a cookie and without "Vary: Cookie", which would make browsers fetch them again
+        # after every login or logout despite their year-long Cache-Control.
+        if request.endpoint in STATIC_ENDPOINTS and not session.modified:
+            return None
+        return super().save_session(app, session, response)
 
 
 def _secret_key() -> str:
@@ -48,7 +60,8 @@ def _secret_key() -> str:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # static files go through geo_app.web.assets (gzip once in memory, ETag, versioned URLs)
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_mapping(
         SECRET_KEY=None,
         SESSION_COOKIE_HTTPONLY=True,
@@ -70,6 +83,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.from_mapping(test_config)
+    if app.config["ANONYMOUS_ACCESS"] not in ANONYMOUS_CHOICES:
+        raise ValueError(f"ANONYMOUS_ACCESS / GEO_APP_ANONYMOUS: '{app.config['ANONYMOUS_ACCESS']}' is not one of "
+                         + ", ".join(ANONYMOUS_CHOICES))
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key()
     app.session_interface = _SessionInterface()
@@ -82,6 +98,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import assets, auth, map_view, ogc
 
     app.register_blueprint(assets.bp)
+    app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=assets.static_file)
+    app.add_template_global(assets.asset_url, "asset_url")
     app.register_blueprint(auth.bp)
     app.register_blueprint(map_view.bp)
     app.register_blueprint(ogc.bp)

@@ -14,38 +14,102 @@ import math
 from functools import lru_cache
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask_login import current_user
 
 from .. import layers, search as search_core
 from ..features import feature_collection, tolerance_for_zoom
-from ..ogcapi import OGCError, parse_bbox, store_version
+from ..ogcapi import OGCError, layer_version, parse_bbox, user_layers
 from ..store import StoreError
 
 bp = Blueprint("map", __name__)
 
-#: Layers drawn on the map, bottom to top.
-MAP_LAYERS = ["communes", "former-districts", "province", "rivers", "peaks"]
+#: Layers drawn on the map, bottom to top. ``store: user`` layers (the user's own water data) are
+#: listed only when the user store holds them, and only for users who may see them.
+MAP_LAYERS = ["communes", "water-balance", "karst-units", "former-districts", "province", "rivers",
+              "water-protection-zones", "peaks", "water-sources"]
+#: User layers drawn but not switched on when the page opens (they cover the whole province).
+OFF_BY_DEFAULT = {"karst-units"}
+
+
+def _t(vi: str, en: str) -> dict:
+    return {"vi": vi, "en": en}
+
+
+#: Popup rows per layer: (field, label, unit); the heading is the feature's name.
+POPUPS = {
+    "water-sources": [("kind", _t("Loại nguồn", "Kind"), ""), ("discharge_ls", _t("Lưu lượng", "Discharge"), "L/s"),
+                      ("season", _t("Mùa đo", "Season"), ""), ("discharge_date", _t("Ngày đo", "Date measured"), ""),
+                      ("id", _t("Mã nguồn", "Source id"), "")],
+    "water-protection-zones": [("source_id", _t("Mã nguồn", "Source id"), ""), ("kind", _t("Loại nguồn", "Kind"), ""),
+                               ("radius_m", _t("Bán kính", "Radius"), "m"), ("regulation", _t("Căn cứ", "Regulation"), "")],
+    "karst-units": [("unit", _t("Đơn vị", "Unit"), "")],
+    "water-balance": [("status_code", _t("Tình trạng", "Status"), ""), ("population", _t("Dân số", "Population"), ""),
+                      ("supply_dry_ls", _t("Cung mùa khô", "Dry-season supply"), "L/s"),
+                      ("demand_ls", _t("Nhu cầu", "Demand"), "L/s"), ("balance_ls", _t("Cân bằng", "Balance"), "L/s"),
+                      ("n_sources", _t("Số nguồn", "Sources"), "")],
+}
+#: Coded values shown in words (Vietnamese first).
+VALUE_LABELS = {
+    "kind": {"spring": _t("mó / mạch lộ", "spring"), "cave_stream": _t("suối hang / sông ngầm", "cave stream"),
+             "well": _t("giếng đào", "dug well"), "borehole": _t("giếng khoan", "borehole"),
+             "intake": _t("công trình thu nước", "intake")},
+    "season": {"dry": _t("mùa khô", "dry season"), "wet": _t("mùa mưa", "wet season")},
+    "status_code": {"short": _t("thiếu nước", "short of water"), "ok": _t("đủ", "ok"),
+                    "no-population": _t("chưa có số dân", "no population")},
+}
+#: Layers styled per feature by a coded field, each class with its legend entry.
+CLASSES = {
+    "water-balance": {"field": "status_code", "classes": [
+        {"value": "short", "title": _t("thiếu nước", "short of water"),
+         "style": {"color": "#555555", "weight": 1, "fillColor": "#fdae61", "fillOpacity": 0.6}},
+        {"value": "ok", "title": _t("đủ", "ok"),
+         "style": {"color": "#555555", "weight": 1, "fillColor": "#abdda4", "fillOpacity": 0.35}},
+        {"value": "no-population", "title": _t("chưa có số dân", "no population"),
+         "style": {"color": "#969696", "weight": 1, "dashArray": "3 3", "fillColor": "#ffffff", "fillOpacity": 0.1}},
+    ]},
+}
 PROVINCE_VIEW = {"center": [22.05, 104.25], "zoom": 8,
                  # the province's extent ([[south, west], [north, east]]); the page fits it to the screen
                  "bounds": [[21.33, 103.53], [22.85, 105.10]]}
 DATA_MAX_AGE = 600  # seconds; after that the browser revalidates with If-None-Match
 
 
+def sees_user_layers() -> bool:
+    """The user's own data (water inventory...) is shown to every logged-in user (viewer and up) and
+    to anonymous visitors only when ``ANONYMOUS_ACCESS`` is ``map+user``."""
+    return current_user.is_authenticated or current_app.config["ANONYMOUS_ACCESS"] == "map+user"
+
+
 def map_layers() -> list[dict]:
     out = []
+    user_present = None
     for layer_id in MAP_LAYERS:
         try:
             info = layers.info(layer_id)
         except KeyError:
             continue
-        out.append(
-            {
-                "id": layer_id,
-                "title": {"vi": info.legend.get("vi", info.title["vi"]), "en": info.legend.get("en", info.title["en"])},
-                "style": info.style,
-                "geometry": info.geometry,
-                "url": f"/data/{layer_id}.geojson",
-            }
-        )
+        if info.store == "user":
+            if not sees_user_layers():
+                continue
+            if user_present is None:
+                user_present = set(user_layers())
+            if layer_id not in user_present:
+                continue
+        entry = {
+            "id": layer_id,
+            "title": {"vi": info.legend.get("vi", info.title["vi"]), "en": info.legend.get("en", info.title["en"])},
+            "style": info.style,
+            "geometry": info.geometry,
+            "url": f"/data/{layer_id}.geojson",
+        }
+        if layer_id in POPUPS:
+            entry["popup"] = [list(row) for row in POPUPS[layer_id]]
+            entry["values"] = {f: VALUE_LABELS[f] for f, _l, _u in POPUPS[layer_id] if f in VALUE_LABELS}
+        if layer_id in CLASSES:
+            entry["classes"] = CLASSES[layer_id]
+        if layer_id in OFF_BY_DEFAULT:
+            entry["visible"] = False
+        out.append(entry)
     extra = current_app.config.get("EXTRA_MAP_LAYERS")
     if extra:
         out.extend(extra())
@@ -70,7 +134,8 @@ def _layer_payload(layer_id: str, zoom: int, bbox, version: str) -> tuple[bytes,
     return raw, gzip.compress(raw, 6), etag
 
 
-def cached_response(raw: bytes, gz: bytes, etag: str, mimetype: str, max_age: int = DATA_MAX_AGE) -> Response:
+def cached_response(raw: bytes, gz: bytes, etag: str, mimetype: str, max_age: int = DATA_MAX_AGE,
+                    private: bool = False) -> Response:
     if request.if_none_match and etag in request.if_none_match:
         resp = Response(status=304)
     elif gz is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -80,7 +145,7 @@ def cached_response(raw: bytes, gz: bytes, etag: str, mimetype: str, max_age: in
         resp = Response(raw, mimetype=mimetype)
     resp.set_etag(etag)
     resp.headers["Vary"] = "Accept-Encoding"
-    resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+    resp.headers["Cache-Control"] = f"{'private' if private else 'public'}, max-age={max_age}"
     return resp
 
 
@@ -94,6 +159,13 @@ def layer_data(layer_id: str):
         abort(404, description=f"layer '{layer_id}' has no geometry / lớp không có hình học")
     if not info.public:
         abort(404, description=f"layer '{layer_id}' is not public / lớp không công khai")
+    if info.store == "user":
+        if not sees_user_layers():
+            abort(401, description=f"Cần đăng nhập để xem lớp '{layer_id}' (dữ liệu của người dùng). / Login "
+                  f"required: '{layer_id}' holds the user's own data.")
+        if layer_id not in user_layers():
+            abort(404, description=f"Chưa có dữ liệu lớp '{layer_id}' (chưa nhập). / No data in '{layer_id}' yet "
+                  "(nothing imported).")
     try:
         zoom = float(request.args.get("zoom", 12))
     except ValueError:
@@ -104,12 +176,13 @@ def layer_data(layer_id: str):
         bbox = parse_bbox(request.args.get("bbox"))
         if bbox is not None:
             bbox = tuple(round(v, 6) for v in bbox)
-        payload = _layer_payload(layer_id, int(math.floor(zoom)), bbox, store_version())
+        payload = _layer_payload(layer_id, int(math.floor(zoom)), bbox, layer_version(layer_id))
     except OGCError as exc:
         abort(exc.status, description=exc.description)
     except StoreError as exc:
         abort(503, description=str(exc))
-    return cached_response(*payload, mimetype="application/geo+json")
+    # the user's own data may need a login: browsers may keep it, shared caches may not
+    return cached_response(*payload, mimetype="application/geo+json", private=info.store == "user")
 
 
 @bp.get("/api/search")

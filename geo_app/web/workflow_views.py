@@ -61,7 +61,7 @@ def products():
     for pid, product in _call(workflow.products).items():
         shown = workflow.latest(pid, include_drafts=_sees_drafts())
         items.append((pid, product, shown))
-    return render_template("products.html", items=items)
+    return render_template("products.html", items=items, sees_drafts=_sees_drafts())
 
 
 @bp.get("/<product_id>")
@@ -75,7 +75,9 @@ def product(product_id: str):
     if current_user.is_authenticated and current_user.has_role("officer"):
         communes = layers.read("communes")
         former = layers.read("former-communes")
+        districts = layers.read("former-districts")
         options = {
+            "districts": sorted(zip(districts["code"], districts["label"]), key=lambda t: t[0]),
             "communes": sorted(zip(communes["code"], communes["full_name"]), key=lambda t: t[1]),
             "former": sorted(zip(former["code"], former["full_name"] + " – " + former["former_district"].fillna("")),
                              key=lambda t: t[1]),
@@ -100,6 +102,7 @@ def save_draft(product_id: str):
     area = {
         "communes_2025": _call(workflow.parse_codes, request.form.getlist("communes_2025"), 5, "communes_2025"),
         "former_communes": _call(workflow.parse_codes, request.form.getlist("former_communes"), 5, "former_communes"),
+        "former_districts": _call(workflow.parse_codes, request.form.getlist("former_districts"), 3, "former_districts"),
         "files": [],
     }
     upload = request.files.get("file")

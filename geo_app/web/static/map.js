@@ -36,8 +36,20 @@
   /* ---- popups ---- */
   var FIELDS = [['code', T.code], ['kind', ''], ['area_ha', T.area], ['former_districts', T.former_districts],
     ['former_communes', T.former_communes], ['elevation', T.elevation], ['status', T.status], ['legal_basis', T.legal]];
+  function num(v) {
+    return Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {maximumFractionDigits: 2});
+  }
   function popup(def, p) {
-    var head = p.full_name || p.label || p.name || p.title || title(def.title);
+    var head = p.full_name || p.label || p.name || p.unit || p.title || title(def.title);
+    if (def.popup) {  /* the layer's own rows: [field, {vi, en}, unit], coded values in words */
+      var own = def.popup.filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
+        .map(function (f) {
+          var v = p[f[0]], words = def.values && def.values[f[0]] && def.values[f[0]][v];
+          v = words ? title(words) : (typeof v === 'number' ? num(v) : v);
+          return '<tr><th>' + esc(title(f[1])) + '</th><td>' + esc(v) + (f[2] ? ' ' + esc(f[2]) : '') + '</td></tr>';
+        }).join('');
+      return '<div class="popup"><b>' + esc(head) + '</b><table>' + own + '</table></div>';
+    }
     var rows = FIELDS.filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
       .map(function (f) {
         var v = p[f[0]];
@@ -55,9 +67,13 @@
     var pane = map.createPane('p-' + def.id);
     pane.style.zIndex = String(400 + i);
     var style = def.style || {};
+    var byValue = {};
+    if (def.classes) { def.classes.classes.forEach(function (c) { byValue[c.value] = L.extend({}, style, c.style); }); }
     var layer = L.geoJSON(null, {
       pane: 'p-' + def.id,
-      style: function () { return style; },
+      style: function (f) {
+        return (def.classes && f && f.properties && byValue[f.properties[def.classes.field]]) || style;
+      },
       pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, L.extend({radius: style.radius || 5, pane: 'p-' + def.id}, style));
       },
@@ -66,20 +82,36 @@
     var li = document.createElement('li');
     var input = document.createElement('input');
     input.type = 'checkbox'; input.id = 'toggle-' + def.id; input.checked = def.visible !== false;
-    var sw = document.createElement('span');
-    sw.className = 'swatch ' + (def.geometry && /Point/.test(def.geometry) ? 'pt' : (def.geometry && /Line/.test(def.geometry) ? 'ln' : 'pg'));
-    sw.style.borderColor = style.color || '#333';
-    sw.style.borderWidth = Math.min(style.weight || 1, 4) + 'px';
-    if (style.fill !== false && !/Line/.test(def.geometry || '')) {
-      sw.style.backgroundColor = style.fillColor || style.color || 'transparent';
-      sw.style.opacity = style.fill === false ? 1 : Math.max(style.fillOpacity || 0.2, 0.35) + 0.3;
+    function swatch(st) {
+      var sw = document.createElement('span');
+      sw.className = 'swatch ' + (def.geometry && /Point/.test(def.geometry) ? 'pt' : (def.geometry && /Line/.test(def.geometry) ? 'ln' : 'pg'));
+      sw.style.borderColor = st.color || '#333';
+      sw.style.borderWidth = Math.min(st.weight || 1, 4) + 'px';
+      if (st.fill !== false && !/Line/.test(def.geometry || '')) {
+        sw.style.backgroundColor = st.fillColor || st.color || 'transparent';
+        sw.style.opacity = st.fill === false ? 1 : Math.max(st.fillOpacity || 0.2, 0.35) + 0.3;
+      }
+      if (st.dashArray) { sw.style.borderStyle = 'dashed'; }
+      return sw;
     }
-    if (style.dashArray) { sw.style.borderStyle = 'dashed'; }
     var label = document.createElement('label');
     label.htmlFor = input.id;
-    label.appendChild(input); label.appendChild(sw);
+    label.appendChild(input);
+    if (!def.classes) { label.appendChild(swatch(style)); }
     label.appendChild(document.createTextNode(' ' + title(def.title)));
     li.appendChild(label);
+    if (def.classes) {  /* one legend entry per class */
+      var sub = document.createElement('ul');
+      sub.className = 'legend-classes';
+      def.classes.classes.forEach(function (c) {
+        var item = document.createElement('li');
+        item.className = 'legend-class legend-' + def.id + '-' + c.value;
+        item.appendChild(swatch(byValue[c.value]));
+        item.appendChild(document.createTextNode(' ' + title(c.title)));
+        sub.appendChild(item);
+      });
+      li.appendChild(sub);
+    }
     list.appendChild(li);
     state[def.id] = {def: def, layer: layer, input: input, key: null};
     input.addEventListener('change', function () {
