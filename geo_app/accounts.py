@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .config import settings
+from .sqlite_tx import transaction
 
 ROLES = ("viewer", "officer", "approver", "admin")
 ROLE_LABELS = {
@@ -71,23 +72,8 @@ def db_path() -> Path:
 @contextmanager
 def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
     """A connection in a transaction: committed when the block ends, rolled back on error."""
-    path = path or db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA foreign_keys=ON")
-        con.executescript(SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
+    with transaction(path or db_path(), SCHEMA) as con:
+        yield con
 
 
 def _user(row) -> User | None:

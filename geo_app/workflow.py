@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .config import settings
+from .sqlite_tx import transaction
 
 UPLOAD_SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".kml", ".kmz", ".csv", ".xlsx", ".gpx")
 
@@ -117,22 +118,8 @@ def db_path() -> Path:
 
 @contextmanager
 def _tx() -> Iterator[sqlite3.Connection]:
-    path = db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(SCHEMA)
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
+    with transaction(db_path(), SCHEMA) as con:
+        yield con
 
 
 def _version(row) -> Version | None:
