@@ -277,11 +277,7 @@ def water_sources_import(files, crs, encoding, report_path, accept_errors, dry_r
     for message in inventory.messages:
         click.echo(message)
     report = ws.qa(inventory)
-    click.echo(report.summary())
-    for message in report.issues["message"]:
-        click.echo(f"  {message}")
-    if report_path:
-        click.echo(f"Báo cáo QA / QA report: {report.to_csv(report_path)}")
+    _print_qa(report, report_path)
     if dry_run:
         return
     if not report.ok and not accept_errors:
@@ -295,6 +291,14 @@ def water_sources_import(files, crs, encoding, report_path, accept_errors, dry_r
                f"saved {n} source record{'s' if n != 1 else ''} and {z} protection zone{'s' if z != 1 else ''} to {path}")
     for note in ws.data_notes(ws.per_source(inventory.frame)):
         click.echo(note)
+
+
+def _print_qa(report, report_path: str | None) -> None:
+    click.echo(report.summary())
+    for message in report.issues["message"]:
+        click.echo(f"  {message}")
+    if report_path:
+        click.echo(f"Báo cáo QA / QA report: {report.to_csv(report_path)}")
 
 
 @water_sources_cmd.command("qa")
@@ -313,11 +317,7 @@ def water_sources_qa(files, report_path) -> None:
     except _import_failed_types() as exc:
         raise UserFacingError(str(exc)) from exc
     report = ws.qa(target)
-    click.echo(report.summary())
-    for message in report.issues["message"]:
-        click.echo(f"  {message}")
-    if report_path:
-        click.echo(f"Báo cáo QA / QA report: {report.to_csv(report_path)}")
+    _print_qa(report, report_path)
     if not report.ok:
         sys.exit(1)
 
