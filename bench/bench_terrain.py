@@ -27,7 +27,7 @@ import numpy as np
 from affine import Affine
 from geo_app import STORE_CRS, terrain
 from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
-from geo_app.groundwater.potential import PotentialResult, write_outputs
+from geo_app.groundwater.potential import PotentialResult, weighted_overlay, write_outputs
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -44,16 +44,15 @@ def steps(z, cell, timed):
     twi = run("twi", lambda: terrain.twi(acc, slope, cell))
     if not timed:
         return t, peak
-    # the rest of the potential model: streams, drainage density, reclass, AHP overlay, 5 classes
+    # the rest of the potential model, block by block: drainage density (streams per block), reclass,
+    # AHP overlay into the float32 index, 5 classes
     def potential():
-        streams = terrain.stream_network(acc, cell)
-        dd = terrain.drainage_density(streams, d8, cell)
         ahp, _ = load_ahp(DEFAULT_AHP); tables = load_reclass(DEFAULT_RECLASS)
         w = renormalise(ahp, ["slope", "twi", "drainage_density"])
-        index = np.zeros(z.shape, np.float32)
-        for name, arr in (("slope", slope), ("twi", twi), ("drainage_density", dd)):
-            index += np.float32(w[name]) * tables[name].apply(arr)
-        return index, classify(index, np.ones(z.shape, bool)), ahp, w
+        dd = terrain.drainage_density_blocks(acc, d8, cell, 100_000.0, 1000.0, np.ones(z.shape, bool))
+        mask = np.ones(z.shape, bool)
+        index = weighted_overlay({"slope": slope, "twi": twi, "drainage_density": dd}, tables, w, mask)
+        return index, classify(index, mask), ahp, w
     index, cls, ahp, w = run("potential (streams, density, reclass, overlay, classes)", potential)
     del d8, acc, slope, twi
     # the outputs of `geo-app groundwater`: two COGs and the GeoPackage of class polygons
@@ -69,6 +68,57 @@ steps(z[:64, :64].copy(), 30.0, False)  # compile (cached) outside the timing
 base = rss_mb()
 t, peak = steps(z, 30.0, True)
 print(json.dumps({"times": t, "peak_rss_mb": rss_mb(), "peak_after_step_mb": peak, "rss_before_mb": base}))
+'''
+
+# The memory-bounded pipeline of `geo-app groundwater` (TerrainAnalysis.run_to_files + blockwise
+# overlay + classes), step by step, without the outputs: the peak RSS after each step.
+PIPELINE = r'''
+import json, resource, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+from affine import Affine
+from geo_app import STORE_CRS, terrain
+from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
+from geo_app.groundwater.potential import weighted_overlay
+
+def status_mb(key):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+
+def reset_peak():
+    # Linux ≥ 4.0: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS, so each
+    # step's own peak is measured, not the high-water mark of an earlier step or of loading the DEM
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def pipeline(z, cell, folder):
+    t, peak = {}, {}
+    def run(name, f):
+        reset_peak(); t0 = time.perf_counter(); out = f(); t[name] = time.perf_counter() - t0
+        peak[name] = status_mb("VmHWM"); return out
+    dem = terrain.Dem(z, Affine(cell, 0, 400000.0, 0, -cell, 2500000.0), STORE_CRS)
+    mask = run("valid mask", lambda: dem.valid)
+    files, _ = run("terrain to files (slope, fill in place, D8, accumulation, TWI, drainage density)",
+                   lambda: terrain.TerrainAnalysis().run_to_files(dem, folder, consume_dem=True))
+    ahp, _ = load_ahp(DEFAULT_AHP); tables = load_reclass(DEFAULT_RECLASS)
+    w = renormalise(ahp, list(files))
+    index = run("reclass + AHP overlay (blockwise) into the float32 index",
+                lambda: weighted_overlay(files, tables, w, mask))
+    run("5 classes (blockwise quantiles) into uint8", lambda: classify(index, mask))
+    return t, peak
+
+z = np.load(sys.argv[1])  # float32 already: no copy
+with tempfile.TemporaryDirectory() as tmp:
+    pipeline(z[:64, :64].copy(), 30.0, Path(tmp))  # compile (cached) outside the timing
+base = status_mb("VmRSS")  # libraries + the DEM (4 B/cell), after the warm-up
+with tempfile.TemporaryDirectory() as tmp:
+    t, peak = pipeline(z, 30.0, Path(tmp))
+print(json.dumps({"times": t, "peak_rss_mb": max(peak.values()), "peak_after_step_mb": peak, "rss_before_mb": base}))
 '''
 
 PEER = r'''
@@ -128,14 +178,29 @@ def run(python: str, script: str, dem: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_pipeline(size: int, pipe: dict) -> None:
+    cells = size * size
+    print(f"pipeline of `geo-app groundwater` (no outputs), DEM {size} × {size}: peak RSS {pipe['peak_rss_mb']:.0f} MB; "
+          f"RSS {pipe['rss_before_mb']:.0f} MB before it (libraries + the DEM, 4 B/cell); peak of each step, and "
+          f"above that RSS per cell:")
+    for step, mb in pipe["peak_after_step_mb"].items():
+        above = (mb - pipe["rss_before_mb"]) * 2**20 / cells
+        print(f"  {step:<84}{pipe['times'][step]:>8.2f} s{mb:>8.0f} MB  (+{above:.1f} B/cell)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=4000)
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--pipeline-only", action="store_true", help="only the memory-bounded pipeline (no peer)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         dem = Path(tmp) / "dem.npy"
         synthetic_dem(args.size, dem)
+        pipe = run(sys.executable, PIPELINE, dem)
+        print_pipeline(args.size, pipe)
+        if args.pipeline_only:
+            return
         ours = run(sys.executable, OURS, dem)
         peer = None if args.skip_peer else run(str(peer_python()), PEER, dem)
     print(f"DEM {args.size} × {args.size} (float32), cpus={os.cpu_count()}")

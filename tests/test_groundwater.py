@@ -399,3 +399,66 @@ def test_report_notes_are_vietnamese_first_with_english_beside(tmp_path):
                    f"{ORIGIN_X},{ORIGIN_Y - 2700},{ORIGIN_X + 3300},{ORIGIN_Y}", "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
     assert "Ngưỡng lớp / class breaks (quantile)" in result.output
+
+
+def _overlay_inputs(shape, seed=7):
+    from geo_app.groundwater import DEFAULT_AHP, DEFAULT_RECLASS, load_ahp, load_reclass, renormalise
+
+    rng = np.random.default_rng(seed)
+    layers = {"slope": rng.uniform(0, 60, shape).astype(np.float32),
+              "twi": rng.uniform(2, 20, shape).astype(np.float32),
+              "drainage_density": rng.uniform(0, 4, shape).astype(np.float32)}
+    layers["twi"][rng.random(shape) < 0.02] = np.nan  # cells lacking a factor leave the mask
+    mask = rng.random(shape) > 0.05
+    ahp, _ = load_ahp(DEFAULT_AHP)
+    return layers, load_reclass(DEFAULT_RECLASS), renormalise(ahp, list(layers)), mask
+
+
+def test_blockwise_overlay_equals_whole_array(tmp_path):
+    from geo_app.groundwater.potential import weighted_overlay
+    from geo_app.terrain.blocks import TempRaster, read_all
+
+    layers, tables, weights, mask = _overlay_inputs((300, 200))
+    # the whole-array computation the model used before it went block by block
+    ref_mask = mask.copy()
+    ref = np.zeros(mask.shape, dtype=np.float32)
+    for name in layers:
+        scores = tables[name].apply(np.where(ref_mask, layers[name], np.nan))
+        ref_mask &= ~np.isnan(scores)
+        ref += np.float32(weights[name]) * np.nan_to_num(scores, nan=0.0)
+    ref[~ref_mask] = np.nan
+    # 64 × 64 blocks on 300 × 200 cells (ragged last blocks); one factor read from a tiled GeoTIFF
+    with TempRaster(tmp_path / "slope.tif", mask.shape, np.float32, np.nan) as t:
+        t.write(layers["slope"], 0, 0)
+    from_file = dict(layers, slope=tmp_path / "slope.tif")
+    m1 = mask.copy()
+    got = weighted_overlay(from_file, tables, weights, m1, block=64)
+    assert np.array_equal(got, ref, equal_nan=True) and np.array_equal(m1, ref_mask)
+    m2 = mask.copy()
+    path = weighted_overlay(layers, tables, weights, m2, out=tmp_path / "index.tif", block=64)
+    assert np.array_equal(read_all(path), ref, equal_nan=True) and np.array_equal(m2, ref_mask)
+    # the classes, block by block from the GeoTIFF, equal those of the array and np.quantile's breaks
+    whole = gw.classify(ref, ref_mask, block=10_000)
+    blocks = gw.classify(path, ref_mask, out=tmp_path / "classes.tif", block=64)
+    assert np.array_equal(read_all(blocks.classes), whole.classes) and blocks.breaks == whole.breaks
+    expected = np.quantile(ref[ref_mask], [0.2, 0.4, 0.6, 0.8])
+    assert whole.breaks == [float(np.float32(b)) for b in expected]
+
+
+def test_blockwise_overlay_memory_does_not_grow_with_the_grid(tmp_path):
+    import tracemalloc
+
+    from geo_app.groundwater.potential import weighted_overlay
+
+    peaks = {}
+    for n in (512, 1024):
+        layers, tables, weights, mask = _overlay_inputs((n, n), seed=n)
+        tracemalloc.start()
+        try:
+            weighted_overlay(layers, tables, weights, mask, out=tmp_path / f"index{n}.tif", block=128)
+            _, peaks[n] = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # a few 128² blocks (64 KB each as float32), not the grid (1 MB / 4 MB of float32 per array)
+    assert peaks[1024] < 1.25 * peaks[512] + 64 * 1024, peaks
+    assert peaks[1024] < 1024 * 1024, f"{peaks[1024] / 1e6:.2f} MB"

@@ -217,3 +217,29 @@ def test_makefile_has_the_terrain_benchmark_target():
 
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
     assert "\nbench-terrain: install\n\t$(BIN)/python bench/bench_terrain.py $(BENCH_ARGS)\n" in makefile
+
+
+def test_blockwise_local_operations_equal_whole_grid(tmp_path):
+    from geo_app.terrain import blocks
+
+    rng = np.random.default_rng(11)
+    z = (rng.normal(0, 4, (300, 200)).cumsum(axis=0) + 800).astype(np.float32)
+    z[40:55, 90:120] = np.nan
+    valid = ~np.isnan(z)
+    cell = (30.0, 25.0)
+    slp = terrain.slope(z, cell)
+    assert np.array_equal(terrain.slope_blocks(z, cell, block=64), slp, equal_nan=True)
+    filled = terrain.fill_depressions(z, epsilon=True)
+    d8 = terrain.flow_direction_d8(filled, cell)
+    acc = terrain.flow_accumulation(d8, valid)
+    path = terrain.slope_blocks(z, cell, out=tmp_path / "slope.tif", block=64)
+    wet = terrain.twi_blocks(acc, path, cell, block=64)
+    assert np.array_equal(wet, terrain.twi(acc, slp, cell), equal_nan=True)
+    dd = terrain.drainage_density(terrain.stream_network(acc, cell, 50_000), d8, cell, 400, valid)
+    got = blocks.read_all(terrain.drainage_density_blocks(acc, d8, cell, 50_000, 400, valid,
+                                                          out=tmp_path / "dd.tif", block=64))
+    np.testing.assert_allclose(got, dd, rtol=1e-6, equal_nan=True)
+    # fill in place: the same surface, no copy
+    own = z.copy()
+    assert terrain.fill_depressions(own, epsilon=True, inplace=True) is own
+    assert np.array_equal(own, filled, equal_nan=True)

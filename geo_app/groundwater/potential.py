@@ -4,6 +4,17 @@ area per 2025 commune, ROC AUC against springs/wells, COG + GeoPackage outputs w
 Nothing is written until every input has been checked and the result computed; the outputs are then
 written to a temporary folder beside ``out_dir`` and moved into place, so a failing run leaves an
 earlier result untouched. Identical inputs give byte-identical files (no timestamps anywhere).
+
+Memory: the factor rasters are written to tiled scratch GeoTIFFs in a temporary folder
+(``TerrainAnalysis.run_to_files``; extra factor rasters too), the reclass + AHP overlay
+(:func:`weighted_overlay`) and the classes (:func:`classify`, exact quantiles from bounded
+histograms) run block by block, the ROC AUC counts negatives block by block and the COGs are
+written from tiled staging files. What is held for the whole grid: the DEM (float32), the study-area
+mask (bool), the index (float32) and classes (uint8) of the result, and during the terrain steps D8
+(uint8) + accumulation (uint32) + in-degree (uint8): at most ~15 bytes per cell with the DEM, plus
+GDAL's block cache (``GDAL_CACHEMAX``). Not yet blockwise: the per-commune areas rasterise an int32
+commune id grid (4 B/cell), and the GeoPackage polygons are built one class at a time.
+Measured at 8 000²: see ``geo_app.terrain.algorithms`` and the README.
 """
 from __future__ import annotations
 
@@ -24,6 +35,7 @@ from rasterio.warp import reproject
 from .. import STORE_CRS, __version__
 from ..config import DEFINITIONS_DIR
 from ..terrain import Dem, DemError, TerrainAnalysis, fill_holes, read_dem, sha256_file
+from ..terrain.blocks import DEFAULT_BLOCK, Source, block_windows, sink_for
 from .ahp import AhpResult, load_ahp, renormalise
 from .inputs import VectorFactor, rasterize_factor, read_vector, resolve_points
 from .reclass import load_reclass
@@ -102,13 +114,16 @@ def groundwater_potential(
     tables = load_reclass(reclass_path)
     inputs = {f"ahp:{ahp_path.name}": sha256_file(ahp_path), f"reclass:{reclass_path.name}": sha256_file(reclass_path)}
 
+    own_dem = not isinstance(dem, Dem)  # a DEM read here may be filled in place (the caller's Dem is not)
     if isinstance(dem, Dem):
         grid = dem
     else:
         if extent is None:
             extent, area_geom = default_extent()
         grid = read_dem(dem, extent=extent)
-    grid = fill_holes(grid, max_fraction=max_nodata_fraction)
+    filled_holes = fill_holes(grid, max_fraction=max_nodata_fraction)
+    own_dem = own_dem or filled_holes.array is not grid.array
+    grid = filled_holes
     inputs.update({f"dem:{k}": v for k, v in grid.sources.items()})
     notes = list(grid.notes)
     mask = grid.valid.copy()
@@ -120,11 +135,19 @@ def groundwater_potential(
                      "study area masked to the outline of the former Sa Pa town (district 088)")
 
     lines = read_vector(lineaments, "lineaments", inputs, error=PotentialError) if lineaments is not None else None
-    tf = terrain.run(grid, lineaments=lines)
-    notes += tf.notes
-    layers = {"slope": tf.slope, "drainage_density": tf.drainage_density, "twi": tf.twi}
-    if tf.lineament_density is not None:
-        layers["lineament_density"] = tf.lineament_density
+    scratch = tempfile.TemporaryDirectory(prefix="geo-app-potential-")
+    try:
+        return _potential(grid, mask, lines, terrain, factors, tables, reclass_path, ahp_path, ahp_result, ahp_raw,
+                          inputs, notes, springs, communes, out_dir, Path(scratch.name), own_dem)
+    finally:
+        scratch.cleanup()
+
+
+def _potential(grid, mask, lines, terrain, factors, tables, reclass_path, ahp_path, ahp_result, ahp_raw, inputs, notes,
+               springs, communes, out_dir, scratch: Path, own_dem: bool) -> PotentialResult:
+    # the factor rasters go to tiled scratch GeoTIFFs; only fill/D8/accumulation hold the whole grid
+    layers, terrain_notes = terrain.run_to_files(grid, scratch, lineaments=lines, consume_dem=own_dem)
+    notes += terrain_notes
     for name, value in (factors or {}).items():
         if isinstance(value, VectorFactor):
             if name not in CATEGORICAL or name not in tables:
@@ -134,6 +157,11 @@ def groundwater_potential(
             layers[name] = rasterize_factor(name, value, grid, tables[name], inputs, notes, error=PotentialError)
         else:
             layers[name] = _factor_on_grid(name, value, grid, inputs)
+        if not isinstance(value, np.ndarray):  # ours: to a scratch GeoTIFF, so the factors are not all held
+            path = scratch / f"factor_{len(layers)}.tif"
+            sink = sink_for(path, grid.shape, np.float32, np.nan)
+            sink.write(layers[name], 0, 0)
+            layers[name] = sink.close()
 
     available = [f for f in ahp_result.factors if f in layers]
     dropped = [f for f in ahp_result.factors if f not in layers]
@@ -155,12 +183,7 @@ def groundwater_potential(
             f"Thiếu bảng phân loại cho {missing_tables} trong {reclass_path.name} / no reclass table for {missing_tables}"
         )
 
-    index = np.zeros(grid.shape, dtype=np.float32)
-    for name in available:
-        scores = tables[name].apply(np.where(mask, layers[name], np.nan))
-        mask &= ~np.isnan(scores)  # a cell lacking any used factor has no index
-        index += np.float32(weights[name]) * np.nan_to_num(scores, nan=0.0)
-    index[~mask] = np.nan
+    index = weighted_overlay({name: layers[name] for name in available}, tables, weights, mask)
     if not mask.any():
         raise PotentialError("Không có ô nào đủ dữ liệu cho mọi yếu tố / no cell has data for every factor")
 
@@ -213,6 +236,39 @@ def groundwater_potential(
     return result
 
 
+def weighted_overlay(layers: dict, tables: dict, weights: dict, mask: np.ndarray, out=None,
+                     block: int = DEFAULT_BLOCK):
+    """AHP weighted overlay of reclassed factors, block by block: index = Σ wᵢ · scoreᵢ (float32).
+
+    ``layers``: factor rasters by name, in the order they are summed, each an array on the grid or a
+    GeoTIFF path; ``tables``: the reclass tables; ``weights``: the weight of each factor. ``mask``
+    (bool) is updated in place: a cell lacking any factor's score leaves it. The index is NaN outside
+    the mask. ``out``: an array to fill, a path (a tiled float32 GeoTIFF) or None (a new array).
+
+    Per cell this is exactly the whole-array computation (same float32 operations, same order), but
+    the working memory is the reclassed scores and temporaries of one block (``block`` cells a side)
+    per factor, whatever the size of the grid. A reclass error names the values of the block where
+    it was found.
+    """
+    sources = {name: Source(value, np.float32) for name, value in layers.items()}
+    try:
+        with sink_for(out, mask.shape, np.float32, np.nan) as sink:
+            for r0, r1, c0, c1 in block_windows(mask.shape, block):
+                m = mask[r0:r1, c0:c1]  # a view: updated in place
+                index = np.zeros(m.shape, dtype=np.float32)
+                for name, src in sources.items():
+                    scores = tables[name].apply(np.where(m, src.read(r0, r1, c0, c1), np.nan))
+                    m &= ~np.isnan(scores)  # a cell lacking any used factor has no index
+                    index += np.float32(weights[name]) * np.nan_to_num(scores, nan=0.0)
+                    del scores
+                index[~m] = np.nan
+                sink.write(index, r0, c0)
+            return sink.close()
+    finally:
+        for src in sources.values():
+            src.close()
+
+
 @dataclass
 class Classification:
     """The n classes, their n − 1 inner breaks and what was done to get them (for the report)."""
@@ -236,7 +292,8 @@ class Classification:
                 "names": [f"{vi} / {en}" for vi, en in CLASS_NAMES]}
 
 
-def classify(index: np.ndarray, mask: np.ndarray, method: str = "quantile", n: int = 5) -> Classification:
+def classify(index, mask: np.ndarray, method: str = "quantile", n: int = 5, out=None,
+             block: int = DEFAULT_BLOCK) -> Classification:
     """Classes 1..n (uint8, 0 outside ``mask``) with n − 1 strictly increasing inner breaks.
 
     ``quantile``: breaks at the 1/n … (n−1)/n quantiles. On a stepped index (a weighted sum of
@@ -248,43 +305,45 @@ def classify(index: np.ndarray, mask: np.ndarray, method: str = "quantile", n: i
     With fewer than n distinct values some classes must stay empty; the breaks stay strictly
     increasing and the result says which classes are empty (``empty``, ``notes``).
 
-    Memory: float32 throughout (a float32 copy of the valid cells, partitioned in place for the
-    quantiles; uint8/bool temporaries for the classes); no float64 or int64 raster is made.
-    mapclassify (BSD) was considered: its Quantiles drops classes on ties instead of keeping n.
+    ``index`` is a float32 array or a GeoTIFF path; ``out`` an array, a path (tiled GeoTIFF) or
+    None (a new uint8 array, ``classes``). Memory: block by block (``block`` cells a side), a few
+    blocks at a time. The quantiles are exact (the same values as ``np.quantile`` on the valid
+    cells) without a copy of them: the order statistics are found from two bounded histograms of
+    the float32 bit patterns (2 × 65 536 bins: the high 16 bits, then the low 16 bits inside the
+    bins that hold the wanted ranks), deterministically. The distinct values for the
+    unique-value-aware breaks are counted block by block (memory: the distinct values, which a
+    stepped index has few of). mapclassify (BSD) was considered: its Quantiles drops classes on
+    ties instead of keeping n.
     """
     if method not in ("quantile", "equal_interval"):
         raise PotentialError(f"Phương pháp phân lớp '{method}' không hỗ trợ / unknown class method (quantile, equal_interval)")
-    values = index[mask]  # float32 copy of the valid cells (index is float32)
-    if values.size == 0:
-        raise PotentialError("Không có ô nào để phân lớp / no cell to classify")
-    vmin, vmax = np.float32(values.min()), np.float32(values.max())
-    notes, adjusted, method_used = [], False, method
-    if method == "quantile":
-        qs = np.quantile(values, np.linspace(0, 1, n + 1)[1:-1], overwrite_input=True)
-        breaks = [np.float32(b) for b in qs]
-    else:
-        breaks = [np.float32(b) for b in np.linspace(float(vmin), float(vmax), n + 1)[1:-1]]
-    classes = _apply_breaks(index, mask, breaks)
-    cells = [int(np.count_nonzero(classes == k)) for k in range(1, n + 1)]
-    increasing = all(b1 < b2 for b1, b2 in zip(breaks, breaks[1:]))
-    if method == "quantile" and (not increasing or 0 in cells):
-        adjusted = True
-        shown = ", ".join(f"{float(b):.4g}" for b in breaks)
-        uniq, counts = np.unique(values, return_counts=True)
-        del values
-        breaks = _unique_value_breaks(uniq, counts, n)
-        method_used = "quantile, unique-value-aware"
-        now = ", ".join(f"{float(b):.4g}" for b in breaks)
-        notes.append(
-            f"Ngưỡng phân vị [{shown}] trùng nhau hoặc để trống một lớp (chỉ số chỉ có {uniq.size} giá trị khác nhau) nên "
-            f"đã được tính lại trên các giá trị khác nhau: [{now}] / the "
-            f"quantile breaks [{shown}] coincided or left a class empty (the index "
-            f"takes {uniq.size} distinct values); they were recomputed on the distinct values so that every class has "
-            f"cells where the values allow (unique-value-aware quantiles): [{now}]")
-        classes = _apply_breaks(index, mask, breaks)
-        cells = [int(np.count_nonzero(classes == k)) for k in range(1, n + 1)]
-    else:
-        del values
+    with Source(index, np.float32) as src:
+        blocks = _MaskedBlocks(src, mask, block)
+        total, vmin, vmax, hist_hi = blocks.histogram()
+        if total == 0:
+            raise PotentialError("Không có ô nào để phân lớp / no cell to classify")
+        notes, adjusted, method_used = [], False, method
+        if method == "quantile":
+            breaks = [np.float32(b) for b in blocks.quantiles(np.linspace(0, 1, n + 1)[1:-1], total, hist_hi)]
+        else:
+            breaks = [np.float32(b) for b in np.linspace(float(vmin), float(vmax), n + 1)[1:-1]]
+        increasing = all(b1 < b2 for b1, b2 in zip(breaks, breaks[1:]))
+        cells = blocks.count_classes(breaks, n)
+        if method == "quantile" and (not increasing or 0 in cells):
+            adjusted = True
+            shown = ", ".join(f"{float(b):.4g}" for b in breaks)
+            uniq, counts = blocks.unique_counts()
+            breaks = _unique_value_breaks(uniq, counts, n)
+            method_used = "quantile, unique-value-aware"
+            now = ", ".join(f"{float(b):.4g}" for b in breaks)
+            notes.append(
+                f"Ngưỡng phân vị [{shown}] trùng nhau hoặc để trống một lớp (chỉ số chỉ có {uniq.size} giá trị khác nhau) nên "
+                f"đã được tính lại trên các giá trị khác nhau: [{now}] / the "
+                f"quantile breaks [{shown}] coincided or left a class empty (the index "
+                f"takes {uniq.size} distinct values); they were recomputed on the distinct values so that every class has "
+                f"cells where the values allow (unique-value-aware quantiles): [{now}]")
+            del uniq, counts
+        classes, cells = blocks.apply_breaks(breaks, n, out)
     empty = [k for k in range(1, n + 1) if cells[k - 1] == 0]
     if empty:
         names = ", ".join(f"{k} {CLASS_NAMES[k - 1][0]}" for k in empty)
@@ -293,12 +352,122 @@ def classify(index: np.ndarray, mask: np.ndarray, method: str = "quantile", n: i
     return Classification(classes, [float(b) for b in breaks], method, method_used, cells, empty, adjusted, notes)
 
 
-def _apply_breaks(index, mask, breaks):
-    classes = np.zeros(index.shape, dtype=np.uint8)
-    classes[mask] = 1
+def _sortable(values: np.ndarray) -> np.ndarray:
+    """float32 → uint32 keys in the same order (sign bit flipped for positives, all bits for negatives)."""
+    bits = values.view(np.uint32)
+    return np.where(bits >> 31 == 1, ~bits, bits | np.uint32(0x80000000)).astype(np.uint32)
+
+
+def _unsortable(key: int) -> np.float32:
+    key = np.uint32(key)
+    bits = key & np.uint32(0x7FFFFFFF) if key >> 31 == 1 else ~key
+    return np.array([bits], dtype=np.uint32).view(np.float32)[0]
+
+
+class _MaskedBlocks:
+    """The valid cells of an index (array or GeoTIFF) block by block, for :func:`classify`."""
+
+    def __init__(self, src, mask, block):
+        self.src, self.mask, self.block = src, mask, block
+
+    def __iter__(self):
+        for win in block_windows(self.src.shape, self.block):
+            r0, r1, c0, c1 = win
+            m = self.mask[r0:r1, c0:c1]
+            yield win, self.src.read(*win), m
+
+    def histogram(self):
+        """Count, min, max and the histogram of the high 16 bits of the sortable keys."""
+        total, vmin, vmax = 0, None, None
+        hist = np.zeros(1 << 16, dtype=np.int64)
+        for _, v, m in self:
+            v = v[m]
+            if v.size == 0:
+                continue
+            total += v.size
+            lo, hi = v.min(), v.max()
+            vmin = lo if vmin is None else min(vmin, lo)
+            vmax = hi if vmax is None else max(vmax, hi)
+            hist += np.bincount(_sortable(v) >> 16, minlength=1 << 16)
+        return total, np.float32(vmin if vmin is not None else np.nan), np.float32(vmax if vmax is not None else np.nan), hist
+
+    def order_statistics(self, ranks, hist_hi) -> dict:
+        """The values of the sorted valid cells at 0-based ``ranks``: exact, two passes of histograms."""
+        cum = np.cumsum(hist_hi)
+        where = {}
+        for r in ranks:
+            b = int(np.searchsorted(cum, r, side="right"))
+            where[r] = (b, r - (int(cum[b - 1]) if b else 0))
+        bins = sorted({b for b, _ in where.values()})
+        low = {b: np.zeros(1 << 16, dtype=np.int64) for b in bins}
+        for _, v, m in self:
+            keys = _sortable(v[m])
+            high = keys >> 16
+            for b in bins:
+                sel = keys[high == b]
+                if sel.size:
+                    low[b] += np.bincount(sel & np.uint32(0xFFFF), minlength=1 << 16)
+        out = {}
+        for r, (b, k) in where.items():
+            lo = int(np.searchsorted(np.cumsum(low[b]), k, side="right"))
+            out[r] = _unsortable((b << 16) | lo)
+        return out
+
+    def quantiles(self, qs, total, hist_hi) -> list:
+        """``np.quantile(valid_cells, qs)`` (linear method) from the order statistics around each quantile."""
+        virtual = (total - 1) * np.asarray(qs, dtype=np.float64)
+        below = np.floor(virtual).astype(np.int64)
+        above = np.minimum(below + 1, total - 1)
+        stats = self.order_statistics(sorted(set(below.tolist()) | set(above.tolist())), hist_hi)
+        out = []
+        for v, lo, hi in zip(virtual, below, above):
+            pair = np.array([stats[int(lo)], stats[int(hi)]], dtype=np.float32)
+            # np.quantile on the two neighbours with the same fractional position: the same interpolation
+            out.append(np.quantile(pair, v - lo))
+        return out
+
+    def count_classes(self, breaks, n) -> list:
+        cells = np.zeros(n + 1, dtype=np.int64)
+        for _, v, m in self:
+            cells += np.bincount(_block_classes(v, m, breaks).ravel(), minlength=n + 1)[:n + 1]
+        return [int(c) for c in cells[1:]]
+
+    def apply_breaks(self, breaks, n, out):
+        cells = np.zeros(n + 1, dtype=np.int64)
+        with sink_for(out, self.src.shape, np.uint8, 0) as sink:
+            for (r0, _, c0, _), v, m in self:
+                cls = _block_classes(v, m, breaks)
+                cells += np.bincount(cls.ravel(), minlength=n + 1)[:n + 1]
+                sink.write(cls, r0, c0)
+            classes = sink.close()
+        return classes, [int(c) for c in cells[1:]]
+
+    def unique_counts(self):
+        """Distinct valid values and their cell counts, merged block by block."""
+        uniq = np.empty(0, dtype=np.float32)
+        counts = np.empty(0, dtype=np.int64)
+        for _, v, m in self:
+            u, c = np.unique(v[m], return_counts=True)
+            if u.size == 0:
+                continue
+            allu = np.concatenate([uniq, u])
+            allc = np.concatenate([counts, c.astype(np.int64)])
+            uniq, inv = np.unique(allu, return_inverse=True)
+            counts = np.zeros(uniq.size, dtype=np.int64)
+            np.add.at(counts, inv.ravel(), allc)
+        return uniq, counts
+
+
+def _block_classes(v, m, breaks):
+    classes = np.zeros(v.shape, dtype=np.uint8)
+    classes[m] = 1
     for b in breaks:  # one bool temporary per break, compared in float32 like the index
-        classes += (index >= np.float32(b)) & mask
+        classes += (v >= np.float32(b)) & m
     return classes
+
+
+def _apply_breaks(index, mask, breaks):
+    return _block_classes(index, mask, breaks)
 
 
 def _unique_value_breaks(uniq: np.ndarray, counts: np.ndarray, n: int) -> list:
@@ -355,9 +524,25 @@ def roc_auc_at_points(index, transform, points, mask):
     rows, cols = rows[ok], cols[ok]
     if rows.size == 0:
         raise PotentialError("Không có điểm nguồn nước nào trong vùng nghiên cứu / no spring/well lies in the study area")
+    # the same as roc_auc(index[positive], index[mask & ~positive]) without copying the negatives:
+    # each block's negatives are sorted and counted below / equal to each distinct positive score
     positive = np.zeros(index.shape, dtype=bool)
     positive[rows, cols] = True
-    return roc_auc(index[positive], index[mask & ~positive]), int(positive.sum())
+    pos = index[positive].astype(np.float64)
+    upos, pos_mult = np.unique(pos, return_counts=True)
+    below = np.zeros(upos.size, dtype=np.int64)
+    ties = np.zeros(upos.size, dtype=np.int64)
+    n_neg = 0
+    for r0, r1, c0, c1 in block_windows(index.shape, DEFAULT_BLOCK):
+        neg = np.sort(index[r0:r1, c0:c1][mask[r0:r1, c0:c1] & ~positive[r0:r1, c0:c1]].astype(np.float64))
+        n_neg += neg.size
+        lo = np.searchsorted(neg, upos, side="left")
+        below += lo
+        ties += np.searchsorted(neg, upos, side="right") - lo
+    if n_neg == 0:
+        raise PotentialError("ROC AUC cần cả điểm dương và âm / ROC AUC needs positives and negatives")
+    auc = float(((below * pos_mult).sum() + 0.5 * (ties * pos_mult).sum()) / (pos.size * n_neg))
+    return auc, int(pos.size)
 
 
 #: A commune enters the per-commune table only if the study area covers at least this much of it.
@@ -490,19 +675,29 @@ def write_outputs(result: PotentialResult, out_dir: Path) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write_cog(path: Path, array, transform, dtype, nodata, tags: dict) -> None:
-    from rasterio.io import MemoryFile
+def _write_cog(path: Path, array, transform, dtype, nodata, tags: dict, block: int = DEFAULT_BLOCK) -> None:
+    """A COG from an array or a scratch GeoTIFF path, through a tiled GeoTIFF on disk written block by
+    block (no in-memory copy of the raster: GDAL's block cache bounds what is held)."""
     from rasterio.shutil import copy as rio_copy
 
-    profile = dict(driver="GTiff", height=array.shape[0], width=array.shape[1], count=1, dtype=dtype,
-                   crs=STORE_CRS, transform=transform, nodata=nodata)
-    with MemoryFile() as mem:
-        with mem.open(**profile) as ds:
-            ds.write(array.astype(dtype), 1)
-            ds.update_tags(**tags)
-        with mem.open() as ds:
-            rio_copy(ds, path, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=256, OVERVIEWS="AUTO",
-                     RESAMPLING="NEAREST" if dtype == np.uint8 else "AVERAGE", NUM_THREADS=1)
+    path = Path(path)
+    with Source(array) as src:
+        shape = src.shape
+        staging = path.with_name(path.stem + ".staging.tif")
+        profile = dict(driver="GTiff", height=shape[0], width=shape[1], count=1, dtype=dtype,
+                       crs=STORE_CRS, transform=transform, nodata=nodata, tiled=True, blockxsize=256, blockysize=256)
+        try:
+            with rasterio.open(staging, "w", **profile) as ds:
+                for r0, r1, c0, c1 in block_windows(shape, block):
+                    from rasterio.windows import Window
+
+                    ds.write(np.asarray(src.read(r0, r1, c0, c1), dtype=dtype), 1, window=Window(c0, r0, c1 - c0, r1 - r0))
+                ds.update_tags(**tags)
+            with rasterio.open(staging) as ds:
+                rio_copy(ds, path, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=256, OVERVIEWS="AUTO",
+                         RESAMPLING="NEAREST" if dtype == np.uint8 else "AVERAGE", NUM_THREADS=1)
+        finally:
+            staging.unlink(missing_ok=True)
 
 
 def class_polygons(classes: np.ndarray, transform):

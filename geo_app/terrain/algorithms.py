@@ -2,27 +2,36 @@
 
 Memory model (why a 20 000 × 20 000 DEM fits): rasters are held as float32 (elevation, slope, TWI),
 uint32 (flow accumulation in cells) or uint8 (D8 codes, flags); no full-raster float64 array is ever
-made. The global algorithms (depression filling, D8, accumulation) need the whole grid because their
-result at one cell depends on cells arbitrarily far away; their working memory is:
+made, and no operation needs 8 bytes per cell at once.
 
-- ``fill_depressions``: the output float32 copy + a uint8 "closed" flag + the priority-flood front
-  (a heap and a FIFO that start at the grid perimeter and grow by doubling only while the front grows):
-  about 5 bytes per cell plus the front.
-- ``flow_direction_d8``: uint8 output, one pass, no temporaries: 1 byte per cell.
-- ``flow_accumulation``: uint32 output + uint8 in-degree; the downstream walk needs no queue:
-  5 bytes per cell.
-- local operators (``slope``, ``twi``) run row by row inside compiled loops: output only.
+- Local operations run block by block (``geo_app.terrain.blocks``: 512² windows, a 1-cell halo for
+  slope's 3 × 3 neighbourhood, a halo of the window's half-size for the densities) from arrays or
+  tiled scratch GeoTIFFs into arrays or tiled scratch GeoTIFFs: :func:`slope_blocks`,
+  :func:`twi_blocks`, :func:`drainage_density_blocks` (streams and stream lengths per block),
+  :func:`line_density_blocks`. Working memory: a few blocks (~1 MB each), whatever the grid; the
+  values equal the whole-array functions' (the densities up to float32 rounding of moving sums).
+- The global algorithms need the whole grid because a cell's result depends on cells arbitrarily far
+  away; each keeps ≤ 4 bytes per cell per array:
+  ``fill_depressions``: in place on the float32 DEM with ``inplace=True`` (else a float32 copy) +
+  a uint8 "closed" flag + the priority-flood front (heap and FIFO from the perimeter, doubled only
+  while the front grows): 1 byte per cell + the front beyond the DEM.
+  ``flow_direction_d8``: uint8 output, no temporaries: 1 byte per cell.
+  ``flow_accumulation``: uint32 output + uint8 in-degree: 5 bytes per cell.
+- ``TerrainAnalysis.run_to_files`` (what ``geo-app groundwater`` runs) chains them: slope to a
+  scratch GeoTIFF, fill in place on the DEM (``consume_dem``; else a 4 B copy, freed after D8),
+  D8 (1 B), accumulation (4 B + 1 B in-degree), TWI and drainage density block by block to scratch
+  GeoTIFFs, then D8 and accumulation freed. Peak: DEM 4 + valid mask 1 + D8 1 + accumulation 4 + in-degree 1
+  = 11 bytes per cell (the fill, 4 + 1 + 1 + front, is below it).
 
-What is measured (``bench/bench_terrain.py``, 4 000² = 1.6·10⁷ cells): the terrain steps keep
-about 21 bytes per cell alive at the end (DEM 4, filled 4, D8 1, accumulation 4, slope 4, TWI 4) and
-did not raise the process peak above the ~460 MB it had after imports (~200 MB of libraries) and
-loading the DEM. The rest of the potential model (streams, drainage density, three reclassed factors
-with their float32 temporaries, overlay, classes) brings the peak to ~870 MB, i.e. ~42 bytes per cell
-above the libraries; writing the outputs of a very fragmented class raster (3.6 M class regions on
-the synthetic DEM) to ~1.8 GB, the polygons of one class at a time. So a 20 000² DEM needs some
-17 GB for the potential model (4·10⁸ × ~42 B) — more than the 7 GB once estimated here — but never a
-20 000² × 8 byte array: no float64 or int64 raster is made, in the terrain steps or in the
-groundwater classes (``geo_app.groundwater.classify`` works on a float32 copy of the valid cells).
+Measured (``bench/bench_terrain.py --pipeline-only``, peak RSS of each step above the RSS with the
+libraries and the DEM loaded; 2 cores, 24 GB): at 8 000² (6.4·10⁷ cells, DEM 256 MB) the terrain
+steps peak at +11.3 bytes per cell (model: 11) and the blockwise overlay + classes at +17.8 (mask 1 +
+index 4 + classes 1 = 6 B/cell, the rest is GDAL's block cache of the scratch GeoTIFFs, capped by
+``GDAL_CACHEMAX``, 5 % of RAM = ~1.2 GB by default, and freed memory not yet returned). Extrapolated
+to 20 000² (4·10⁸ cells): DEM 1.6 GB + 11 B/cell (4.4 GB) + ≤ 1.2 GB cache + ~0.2 GB libraries ≈ 7.5 GB
+for the model before its outputs, against ~17 GB (42 B/cell) before the blockwise rewrite. The
+outputs (COGs written from tiled staging files; class polygons one class at a time) are not bounded
+per cell in the same way: the polygons of one class can be large on a fragmented class raster.
 
 Kernels are compiled with numba (BSD) because priority-flood and the downstream walk are inherently
 sequential; vectorised numpy would need many full-size temporaries.
@@ -33,6 +42,8 @@ import math
 
 import numba
 import numpy as np
+
+from .blocks import DEFAULT_BLOCK, Source, block_windows, sink_for, with_halo
 
 #: D8 codes as in ESRI / TauDEM-ESRI convention: E, SE, S, SW, W, NW, N, NE; 0 = no outflow.
 D8_CODES = np.array([1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8)
@@ -122,6 +133,24 @@ def slope(dem: np.ndarray, cellsize) -> np.ndarray:
     out = np.empty(z.shape, dtype=np.float32)
     _slope_kernel(z, dx, dy, out)
     return out
+
+
+def slope_blocks(dem, cellsize, out=None, block: int = DEFAULT_BLOCK):
+    """:func:`slope` block by block with a 1-cell halo: same values, working memory a few blocks.
+
+    ``dem`` is an array or a GeoTIFF path; ``out`` an array, a path (tiled GeoTIFF) or None (new
+    array). Returns the array or the path.
+    """
+    dx, dy = _cell_size(cellsize)
+    with Source(dem, np.float32) as src:
+        with sink_for(out, src.shape, np.float32, np.nan) as sink:
+            for win in block_windows(src.shape, block):
+                (R0, R1, C0, C1), inner = with_halo(win, src.shape, 1)
+                z = np.ascontiguousarray(src.read(R0, R1, C0, C1))
+                o = np.empty(z.shape, dtype=np.float32)
+                _slope_kernel(z, dx, dy, o)
+                sink.write(o[inner], win[0], win[2])
+            return sink.close()
 
 
 # ------------------------------------------------------------------------------------ fill (priority-flood)
@@ -260,14 +289,19 @@ def _fill_kernel(z, epsilon):
                 keys, vals, hsize = _heap_push(keys, vals, hsize, flat[ni], ni)
 
 
-def fill_depressions(dem: np.ndarray, epsilon: bool = False) -> np.ndarray:
+def fill_depressions(dem: np.ndarray, epsilon: bool = False, inplace: bool = False) -> np.ndarray:
     """Fill every depression (priority-flood, Barnes et al. 2014) and return a new float32 grid.
+
+    With ``inplace=True`` a C-contiguous float32 ``dem`` is filled in place and returned (no copy:
+    the fill then needs 1 byte per cell beyond the DEM, the "closed" flags, plus the front).
 
     With ``epsilon=True`` filled flats get a tiny float32 gradient (one ulp per cell, "PF+ε") so that
     D8 finds a downhill neighbour everywhere; the rise is ~0.25 mm per cell at 3 000 m. Nodata (NaN)
     cells stay NaN and act like the grid border: water reaching them leaves the grid.
     """
-    z = _as_float32(dem).copy()
+    z = _as_float32(dem)
+    if not inplace or z is not dem:
+        z = z.copy()
     if z.size:
         _fill_kernel(z, bool(epsilon))
     return z
@@ -437,6 +471,21 @@ def twi(acc: np.ndarray, slope_deg: np.ndarray, cellsize, min_tan: float = 0.001
     return out
 
 
+def twi_blocks(acc, slope_deg, cellsize, min_tan: float = 0.001, out=None, block: int = DEFAULT_BLOCK):
+    """:func:`twi` block by block (a local operation: no halo); inputs arrays or GeoTIFF paths."""
+    dx, dy = _cell_size(cellsize)
+    with Source(acc) as a, Source(slope_deg, np.float32) as s:
+        if a.shape != s.shape:
+            raise ValueError("acc and slope must have the same shape")
+        with sink_for(out, a.shape, np.float32, np.nan) as sink:
+            for win in block_windows(a.shape, block):
+                ab = np.ascontiguousarray(a.read(*win))
+                o = np.empty(ab.shape, dtype=np.float32)
+                _twi_kernel(ab, np.ascontiguousarray(s.read(*win)), math.sqrt(dx * dy), dx * dy, float(min_tan), o)
+                sink.write(o, win[0], win[2])
+            return sink.close()
+
+
 # ---------------------------------------------------------------------------------- streams, densities
 
 def stream_network(acc: np.ndarray, cellsize, threshold_m2: float = 100_000.0) -> np.ndarray:
@@ -498,6 +547,43 @@ def line_density(length_m: np.ndarray, cellsize, radius_m: float, valid: np.ndar
     dens = dens.astype(np.float32)
     dens[~valid] = np.nan
     return dens
+
+
+def _density_window(cellsize, radius_m):
+    dx, dy = _cell_size(cellsize)
+    return 2 * max(1, int(round(radius_m / dy))) + 1, 2 * max(1, int(round(radius_m / dx))) + 1
+
+
+def line_density_blocks(length_of, valid, cellsize, radius_m: float, out=None, block: int = DEFAULT_BLOCK):
+    """:func:`line_density` block by block, each block read with a halo of the window's half-size.
+
+    ``length_of(r0, r1, c0, c1)`` gives the line length (m, float32) of a window (so the length
+    raster itself need not exist); ``valid`` is a boolean array or None. Zero padding beyond the
+    grid edge is what the whole-grid filter does (``mode="constant"``), so the values are those of
+    :func:`line_density` up to float32 rounding of the moving sums.
+    """
+    size = _density_window(cellsize, radius_m)
+    halo = max(size) // 2
+    shape = valid.shape
+    with sink_for(out, shape, np.float32, np.nan) as sink:
+        for win in block_windows(shape, block):
+            (R0, R1, C0, C1), inner = with_halo(win, shape, halo)
+            dens = line_density(length_of(R0, R1, C0, C1), cellsize, radius_m, valid[R0:R1, C0:C1])
+            sink.write(dens[inner], win[0], win[2])
+        return sink.close()
+
+
+def drainage_density_blocks(acc, d8, cellsize, threshold_m2: float, radius_m: float = 1000.0, valid=None, out=None,
+                            block: int = DEFAULT_BLOCK):
+    """Drainage density straight from the accumulation and D8 arrays, block by block: the stream and
+    stream-length rasters are made per block, never for the whole grid."""
+    valid = np.ones(np.shape(acc), dtype=bool) if valid is None else valid
+
+    def length_of(r0, r1, c0, c1):
+        streams = stream_network(acc[r0:r1, c0:c1], cellsize, threshold_m2)
+        return stream_length(streams, d8[r0:r1, c0:c1], cellsize)
+
+    return line_density_blocks(length_of, valid, cellsize, radius_m, out=out, block=block)
 
 
 def drainage_density(streams: np.ndarray, d8: np.ndarray, cellsize, radius_m: float = 1000.0,
