@@ -147,7 +147,10 @@ def resolve(product: Product, admin: AdminLayers | None = None) -> ResolvedArea:
             continue
         districts = set(chosen["former_district_code"])
         in_those = set(all_in_commune.index[all_in_commune["former_district_code"].isin(districts)])
-        if chosen_codes == in_those:
+        # The officer's former-commune boundaries, when they cover the piece, beat the generalised
+        # district outline.
+        has_boundaries = boundaries is not None and chosen_codes <= set(boundaries.index)
+        if chosen_codes == in_those and not has_boundaries:
             shares = split_by_former_districts(geom, sorted(set(all_in_commune["former_district_code"])), admin)
             labels = ", ".join(sorted(chosen["former_district"].unique()))
             pieces.append(Piece(code, name, tuple(sorted(chosen_codes)),

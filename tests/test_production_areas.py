@@ -123,6 +123,19 @@ def test_annex_rows_sum_to_the_area(admin):
     assert rows["area_ha_2025_part"].sum() == pytest.approx(resolved.area_ha, rel=1e-6)
 
 
+def test_former_commune_boundaries_beat_the_district_outline(admin, tmp_path):
+    bao_ha = commune(admin, "Xã Bảo Hà").geometry
+    codes = list(admin.former_communes.query("name in ['Tân An', 'Tân Thượng'] and new_commune == 'Xã Bảo Hà'")["code"])
+    minx, miny, maxx, maxy = bao_ha.bounds
+    west = shapely.box(minx, miny, (minx + maxx) / 2, maxy)  # SYNTHETIC boundary: the west half
+    path = tmp_path / "former_synthetic.gpkg"
+    gpd.GeoDataFrame({"code": codes, "note": ["SYNTHETIC"] * 2}, geometry=[west, west], crs="EPSG:9208").to_file(path)
+    resolved = resolve(make({"former_communes": codes, "former_commune_boundaries": str(path)}), admin)
+    assert resolved.is_complete
+    assert all("user-supplied" in p.method for p in resolved.pieces)
+    assert resolved.geometry.area == pytest.approx(shapely.intersection(bao_ha, west).area, rel=1e-6)
+
+
 def test_unknown_codes_are_refused(admin):
     with pytest.raises(ResolutionError, match="99999"):
         resolve(make({"former_communes": ["99999"]}), admin)
