@@ -1,13 +1,15 @@
 """Terrain + groundwater-potential benchmark on a 4 000 × 4 000 DEM, against xarray-spatial.
 
-    .venv/bin/python bench/bench_terrain.py [--size 4000] [--skip-peer]
+    .venv/bin/python bench/bench_terrain.py [--size 4000] [--skip-peer] [--pipeline-only [--no-outputs]]
 
 Each implementation runs in its own child process so its peak memory (ru_maxrss) is its own. The
 peer, xarray-spatial ≥ 0.10 (its hydrology module needs Python ≥ 3.12), runs in a venv of its own,
 created on first use at $XRS_VENV (default /tmp/xrs-venv) with ``PYENV_VERSION=3.12.1 python3.12``.
 Both read the same synthetic DEM (.npy) and run the same steps: fill, D8 direction, accumulation,
 slope + TWI. numba compilation is excluded by a warm-up on a small grid, for both. Not part of
-``make test``.
+``make test``. ``--pipeline-only``: what ``geo-app groundwater`` runs, step by step (peak RSS of each
+step), through the ROC AUC, the areas per commune and the written outputs (``--no-outputs`` stops
+after the classes).
 """
 from __future__ import annotations
 
@@ -71,15 +73,20 @@ print(json.dumps({"times": t, "peak_rss_mb": rss_mb(), "peak_after_step_mb": pea
 '''
 
 # The memory-bounded pipeline of `geo-app groundwater` (TerrainAnalysis.run_to_files + blockwise
-# overlay + classes), step by step, without the outputs: the peak RSS after each step.
+# overlay + classes, ROC AUC, areas per commune, then the outputs), step by step, under the same GDAL
+# cache cap (scratch_env): the peak RSS of each step.
 PIPELINE = r'''
 import json, resource, sys, tempfile, time
 from pathlib import Path
 import numpy as np
+import geopandas as gpd
+import shapely
 from affine import Affine
 from geo_app import STORE_CRS, terrain
 from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
-from geo_app.groundwater.potential import weighted_overlay
+from geo_app.groundwater.potential import (PotentialResult, commune_class_areas_with_slivers, roc_auc_at_points,
+                                           weighted_overlay, write_outputs)
+from geo_app.terrain.blocks import scratch_env
 
 def status_mb(key):
     with open("/proc/self/status") as fh:
@@ -96,12 +103,13 @@ def reset_peak():
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-def pipeline(z, cell, folder):
+def pipeline(z, cell, folder, outputs):
     t, peak = {}, {}
     def run(name, f):
         reset_peak(); t0 = time.perf_counter(); out = f(); t[name] = time.perf_counter() - t0
         peak[name] = status_mb("VmHWM"); return out
-    dem = terrain.Dem(z, Affine(cell, 0, 400000.0, 0, -cell, 2500000.0), STORE_CRS)
+    transform = Affine(cell, 0, 400000.0, 0, -cell, 2500000.0)
+    dem = terrain.Dem(z, transform, STORE_CRS)
     mask = run("valid mask", lambda: dem.valid)
     files, _ = run("terrain to files (slope, fill in place, D8, accumulation, TWI, drainage density)",
                    lambda: terrain.TerrainAnalysis().run_to_files(dem, folder, consume_dem=True))
@@ -109,15 +117,39 @@ def pipeline(z, cell, folder):
     w = renormalise(ahp, list(files))
     index = run("reclass + AHP overlay (blockwise) into the float32 index",
                 lambda: weighted_overlay(files, tables, w, mask))
-    run("5 classes (blockwise quantiles) into uint8", lambda: classify(index, mask))
+    cls = run("5 classes (blockwise quantiles) into uint8", lambda: classify(index, mask))
+    if not outputs:
+        return t, peak
+    rows, cols = z.shape
+    del dem, z
+    # 200 seeded "springs" and a 4 × 4 grid of "communes" over the DEM
+    rng = np.random.default_rng(1)
+    x0, y0 = transform.c, transform.f
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x0 + rng.uniform(0, cols * cell, 200),
+                                                       y0 - rng.uniform(0, rows * cell, 200)), crs=STORE_CRS)
+    sw, sh = cols * cell / 4, rows * cell / 4
+    communes = gpd.GeoDataFrame({"code": [f"{i:05d}" for i in range(16)], "full_name": [f"x{i}" for i in range(16)]},
+                                geometry=[shapely.box(x0 + (i % 4) * sw, y0 - (i // 4 + 1) * sh, x0 + (i % 4 + 1) * sw,
+                                                      y0 - (i // 4) * sh) for i in range(16)], crs=STORE_CRS)
+    class Grid:
+        pass
+    grid = Grid(); grid.transform = transform; grid.cellsize = (cell, cell)
+    auc, _ = run("ROC AUC at 200 points (blockwise)", lambda: roc_auc_at_points(index, transform, pts, mask))
+    areas, _ = run("class areas per commune (16 communes, blockwise)",
+                   lambda: commune_class_areas_with_slivers(cls.classes, grid, communes))
+    result = PotentialResult(index, cls.classes, transform, STORE_CRS, w, ahp, [], cls.breaks, auc, areas,
+                             {"classes": cls.as_dict()})
+    run("write outputs (2 COGs + GeoPackage of the class polygons)", lambda: write_outputs(result, folder / "out"))
     return t, peak
 
 z = np.load(sys.argv[1])  # float32 already: no copy
-with tempfile.TemporaryDirectory() as tmp:
-    pipeline(z[:64, :64].copy(), 30.0, Path(tmp))  # compile (cached) outside the timing
-base = status_mb("VmRSS")  # libraries + the DEM (4 B/cell), after the warm-up
-with tempfile.TemporaryDirectory() as tmp:
-    t, peak = pipeline(z, 30.0, Path(tmp))
+outputs = sys.argv[2] == "1"
+with scratch_env():  # as groundwater_potential: GDAL's block cache capped for the run
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline(z[:64, :64].copy(), 30.0, Path(tmp), outputs)  # compile (cached) outside the timing
+    base = status_mb("VmRSS")  # libraries + the DEM (4 B/cell), after the warm-up
+    with tempfile.TemporaryDirectory() as tmp:
+        t, peak = pipeline(z, 30.0, Path(tmp), outputs)
 print(json.dumps({"times": t, "peak_rss_mb": max(peak.values()), "peak_after_step_mb": peak, "rss_before_mb": base}))
 '''
 
@@ -173,14 +205,14 @@ def peer_python() -> Path:
     return py
 
 
-def run(python: str, script: str, dem: Path) -> dict:
-    out = subprocess.run([python, "-c", script, str(dem)], capture_output=True, text=True, check=True)
+def run(python: str, script: str, dem: Path, *args: str) -> dict:
+    out = subprocess.run([python, "-c", script, str(dem), *args], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def print_pipeline(size: int, pipe: dict) -> None:
     cells = size * size
-    print(f"pipeline of `geo-app groundwater` (no outputs), DEM {size} × {size}: peak RSS {pipe['peak_rss_mb']:.0f} MB; "
+    print(f"pipeline of `geo-app groundwater`, DEM {size} × {size}: peak RSS {pipe['peak_rss_mb']:.0f} MB; "
           f"RSS {pipe['rss_before_mb']:.0f} MB before it (libraries + the DEM, 4 B/cell); peak of each step, and "
           f"above that RSS per cell:")
     for step, mb in pipe["peak_after_step_mb"].items():
@@ -193,11 +225,13 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=4000)
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--pipeline-only", action="store_true", help="only the memory-bounded pipeline (no peer)")
+    ap.add_argument("--no-outputs", action="store_true",
+                    help="pipeline without ROC, per-commune areas and the written outputs (fast)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         dem = Path(tmp) / "dem.npy"
         synthetic_dem(args.size, dem)
-        pipe = run(sys.executable, PIPELINE, dem)
+        pipe = run(sys.executable, PIPELINE, dem, "0" if args.no_outputs else "1")
         print_pipeline(args.size, pipe)
         if args.pipeline_only:
             return

@@ -462,3 +462,84 @@ def test_blockwise_overlay_memory_does_not_grow_with_the_grid(tmp_path):
     # a few 128² blocks (64 KB each as float32), not the grid (1 MB / 4 MB of float32 per array)
     assert peaks[1024] < 1.25 * peaks[512] + 64 * 1024, peaks
     assert peaks[1024] < 1024 * 1024, f"{peaks[1024] / 1e6:.2f} MB"
+
+
+# ------------------------------------------------------------------------ outputs, memory-bounded
+
+def test_commune_counts_block_by_block_equal_one_rasterisation_of_the_grid():
+    import shapely
+    from rasterio.features import rasterize
+
+    from geo_app.groundwater.potential import commune_class_counts
+
+    rng = np.random.default_rng(11)
+    rows, cols = 173, 211
+    transform = Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y)
+    classes = rng.integers(0, 6, (rows, cols)).astype(np.uint8)
+    ext = (ORIGIN_X, ORIGIN_Y - rows * CELL, ORIGIN_X + cols * CELL, ORIGIN_Y)
+    seeds = shapely.multipoints(np.c_[rng.uniform(ext[0], ext[2], 12), rng.uniform(ext[1], ext[3], 12)])
+    geoms = list(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=shapely.box(*ext).buffer(3000))))
+    geoms[0] = geoms[0].difference(geoms[0].centroid.buffer(500))  # a hole
+    geoms.append(shapely.Point(ext[0] + 2000, ext[1] + 2000).buffer(1700))  # overlaps others: drawn last
+    geoms.append(shapely.box(ext[2] + 100, ext[1], ext[2] + 900, ext[3]))  # outside the grid
+    ids = rasterize(((g, i + 1) for i, g in enumerate(geoms)), out_shape=classes.shape, transform=transform,
+                    fill=0, dtype="int32")
+    expected = np.zeros((len(geoms) + 1, 6), dtype=np.int64)
+    for k in range(1, 6):
+        expected[:, k] = np.bincount(ids[classes == k], minlength=len(geoms) + 1)
+    for block in (29, 64, 512):
+        assert np.array_equal(commune_class_counts(classes, transform, geoms, 5, block=block), expected), block
+
+
+def test_roc_auc_at_points_equals_the_auc_of_the_arrays():
+    from geo_app.groundwater.potential import roc_auc_at_points
+
+    rng = np.random.default_rng(3)
+    index = rng.integers(0, 7, (300, 260)).astype(np.float32) / 2  # ties between positives and negatives
+    mask = rng.random(index.shape) > 0.1
+    transform = Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y)
+    r, c = rng.integers(0, 300, 80), rng.integers(0, 260, 80)
+    r[1], c[1] = r[0], c[0]  # two springs in one cell count once
+    pts = gpd.GeoDataFrame(geometry=[Point(ORIGIN_X + CELL * (cc + 0.3), ORIGIN_Y - CELL * (rr + 0.6))
+                                     for rr, cc in zip(r, c)], crs="EPSG:9208")
+    positive = np.zeros(index.shape, dtype=bool)
+    positive[r, c] = True
+    positive &= mask
+    auc, n = roc_auc_at_points(index, transform, pts, mask)
+    assert n == positive.sum()
+    assert auc == gw.roc_auc(index[positive], index[mask & ~positive])
+
+
+def test_class_polygon_wkb_is_the_wkb_of_the_multipolygon_of_the_regions(monkeypatch):
+    import shapely
+    from rasterio.features import shapes
+
+    from geo_app.groundwater import potential
+
+    rng = np.random.default_rng(8)
+    classes = rng.integers(0, 4, (90, 120)).astype(np.uint8)  # fragmented: holes, many regions
+    classes[20:60, 30:90] = 2
+    classes[30:50, 40:80] = 1  # a region with a hole of another class inside it
+    transform = Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y)
+    monkeypatch.setattr(potential, "_RING_BATCH_POINTS", 500)  # many batches
+    for k in (1, 2, 3):
+        cells = classes == k
+        parts = [shapely.geometry.shape(g) for g, _ in shapes(cells.view(np.uint8), mask=cells, transform=transform)]
+        expected = shapely.to_wkb(shapely.multipolygons(parts))
+        assert bytes(potential._class_polygon_wkb(classes, k, transform)) == expected
+    assert potential._class_polygon_wkb(classes, 5, transform) is None
+
+
+def test_the_run_caps_gdal_block_cache(tmp_path, monkeypatch):
+    from rasterio._env import get_gdal_config
+
+    from geo_app.groundwater import potential
+    from geo_app.terrain.blocks import SCRATCH_CACHE_MB
+
+    seen = []
+    real = potential.weighted_overlay
+    monkeypatch.setattr(potential, "weighted_overlay",
+                        lambda *a, **k: seen.append(get_gdal_config("GDAL_CACHEMAX")) or real(*a, **k))
+    _run(tmp_path, tmp_path / "out")
+    assert seen == [SCRATCH_CACHE_MB]
+    assert get_gdal_config("GDAL_CACHEMAX") != SCRATCH_CACHE_MB  # restored after the run

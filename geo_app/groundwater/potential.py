@@ -8,13 +8,20 @@ earlier result untouched. Identical inputs give byte-identical files (no timesta
 Memory: the factor rasters are written to tiled scratch GeoTIFFs in a temporary folder
 (``TerrainAnalysis.run_to_files``; extra factor rasters too), the reclass + AHP overlay
 (:func:`weighted_overlay`) and the classes (:func:`classify`, exact quantiles from bounded
-histograms) run block by block, the ROC AUC counts negatives block by block and the COGs are
-written from tiled staging files. What is held for the whole grid: the DEM (float32), the study-area
-mask (bool), the index (float32) and classes (uint8) of the result, and during the terrain steps D8
-(uint8) + accumulation (uint32) + in-degree (uint8): at most ~15 bytes per cell with the DEM, plus
-GDAL's block cache (``GDAL_CACHEMAX``). Not yet blockwise: the per-commune areas rasterise an int32
-commune id grid (4 B/cell), and the GeoPackage polygons are built one class at a time.
-Measured at 8 000²: see ``geo_app.terrain.algorithms`` and the README.
+histograms) run block by block, the ROC AUC counts negatives block by block (positives marked per
+block, no grid of them), the per-commune areas rasterise the communes block by block
+(:func:`commune_class_counts`, no commune-id grid) and the COGs are written from tiled staging
+files. What is held for the whole grid: the DEM (float32), the study-area mask (bool), the index
+(float32) and classes (uint8) of the result, and during the terrain steps D8 (uint8) +
+accumulation (uint32) + in-degree (uint8): at most ~15 bytes per cell with the DEM, plus GDAL's
+block cache, capped at ``SCRATCH_CACHE_MB`` (64 MB) for the run by :func:`~geo_app.terrain.blocks.scratch_env`.
+Not bounded per block: the GeoPackage polygons, one class at a time, whose memory follows the
+number of regions of a class, not the grid: GDAL's polygoniser (``rasterio.features.shapes``) holds
+every region of the class in an in-memory OGR layer (~600 bytes a region), then the class's WKB
+(16 B a point) is assembled (:func:`_class_polygon_wkb`). Polygonising per block would cut regions
+at block edges and change the file, so it is not done. Measured at 4 000² (salt-and-pepper synthetic
+DEM, 1.2 M regions in its largest class): the outputs peak at +1 260 MB above the pipeline (was
++1 730 MB), of which the polygoniser ~760 MB; see the README.
 """
 from __future__ import annotations
 
@@ -35,7 +42,7 @@ from rasterio.warp import reproject
 from .. import STORE_CRS, __version__
 from ..config import DEFINITIONS_DIR
 from ..terrain import Dem, DemError, TerrainAnalysis, fill_holes, read_dem, sha256_file
-from ..terrain.blocks import DEFAULT_BLOCK, Source, block_windows, sink_for
+from ..terrain.blocks import DEFAULT_BLOCK, Source, block_windows, scratch_env, sink_for
 from .ahp import AhpResult, load_ahp, renormalise
 from .inputs import VectorFactor, rasterize_factor, read_vector, resolve_points
 from .reclass import load_reclass
@@ -137,8 +144,9 @@ def groundwater_potential(
     lines = read_vector(lineaments, "lineaments", inputs, error=PotentialError) if lineaments is not None else None
     scratch = tempfile.TemporaryDirectory(prefix="geo-app-potential-")
     try:
-        return _potential(grid, mask, lines, terrain, factors, tables, reclass_path, ahp_path, ahp_result, ahp_raw,
-                          inputs, notes, springs, communes, out_dir, Path(scratch.name), own_dem)
+        with scratch_env():  # GDAL's block cache capped for the run (scratch files and outputs)
+            return _potential(grid, mask, lines, terrain, factors, tables, reclass_path, ahp_path, ahp_result, ahp_raw,
+                              inputs, notes, springs, communes, out_dir, Path(scratch.name), own_dem)
     finally:
         scratch.cleanup()
 
@@ -524,17 +532,21 @@ def roc_auc_at_points(index, transform, points, mask):
     rows, cols = rows[ok], cols[ok]
     if rows.size == 0:
         raise PotentialError("Không có điểm nguồn nước nào trong vùng nghiên cứu / no spring/well lies in the study area")
-    # the same as roc_auc(index[positive], index[mask & ~positive]) without copying the negatives:
-    # each block's negatives are sorted and counted below / equal to each distinct positive score
-    positive = np.zeros(index.shape, dtype=bool)
-    positive[rows, cols] = True
-    pos = index[positive].astype(np.float64)
+    # the same as roc_auc(index[positive], index[mask & ~positive]) without copying the negatives and
+    # without a grid of positives: each block's negatives are sorted and counted below / equal to each
+    # distinct positive score; the positives of a block are marked in a block-sized flag array
+    flat = np.unique(rows.astype(np.int64) * index.shape[1] + cols)  # each positive cell once
+    prow, pcol = flat // index.shape[1], flat % index.shape[1]
+    pos = np.asarray(index[prow, pcol], dtype=np.float64)
     upos, pos_mult = np.unique(pos, return_counts=True)
     below = np.zeros(upos.size, dtype=np.int64)
     ties = np.zeros(upos.size, dtype=np.int64)
     n_neg = 0
     for r0, r1, c0, c1 in block_windows(index.shape, DEFAULT_BLOCK):
-        neg = np.sort(index[r0:r1, c0:c1][mask[r0:r1, c0:c1] & ~positive[r0:r1, c0:c1]].astype(np.float64))
+        neg_mask = mask[r0:r1, c0:c1].copy()
+        inside = (prow >= r0) & (prow < r1) & (pcol >= c0) & (pcol < c1)
+        neg_mask[prow[inside] - r0, pcol[inside] - c0] = False
+        neg = np.sort(index[r0:r1, c0:c1][neg_mask].astype(np.float64))
         n_neg += neg.size
         lo = np.searchsorted(neg, upos, side="left")
         below += lo
@@ -576,7 +588,6 @@ def commune_class_areas_with_slivers(classes: np.ndarray, grid: Dem, communes=No
     """``(table, slivers)``: the per-commune class areas and the communes left out as slivers
     (code, name, overlap_ha, overlap_fraction), or None without a layer store."""
     import pandas as pd
-    from rasterio.features import rasterize
 
     if communes is None:
         from .. import layers
@@ -589,14 +600,8 @@ def commune_class_areas_with_slivers(classes: np.ndarray, grid: Dem, communes=No
     if communes.empty:
         return pd.DataFrame(columns=_AREA_COLUMNS), []
     n = len(CLASS_NAMES)
-    ids = rasterize(((g, i + 1) for i, g in enumerate(communes.geometry)), out_shape=classes.shape,
-                    transform=grid.transform, fill=0, dtype="int32")
     cell_ha = grid.cellsize[0] * grid.cellsize[1] / 1e4
-    # one class at a time: the temporaries are the cells of one class, not an int64 copy of the grid
-    counts = np.zeros((len(communes) + 1, n + 1), dtype=np.int64)
-    for k in range(1, n + 1):
-        counts[:, k] = np.bincount(ids[classes == k], minlength=len(communes) + 1)
-    del ids
+    counts = commune_class_counts(classes, grid.transform, list(communes.geometry), n)
     rows, slivers = [], []
     for i, row in communes.iterrows():
         overlap_ha = float(counts[i + 1].sum() * cell_ha)
@@ -615,6 +620,48 @@ def commune_class_areas_with_slivers(classes: np.ndarray, grid: Dem, communes=No
                              "class": k, "class_name": f"{CLASS_NAMES[k - 1][0]} / {CLASS_NAMES[k - 1][1]}",
                              "area_ha": round(float(counts[i + 1, k] * cell_ha), 2)})
     return pd.DataFrame(rows, columns=_AREA_COLUMNS), slivers
+
+
+def commune_class_counts(classes: np.ndarray, transform, geometries, n: int = len(CLASS_NAMES),
+                         block: int = DEFAULT_BLOCK) -> np.ndarray:
+    """Cells of each class 1..n in each commune: ``counts[i + 1, k]`` for ``geometries[i]``, row 0 outside
+    all communes, column 0 (no class) left at 0.
+
+    Block by block: the communes whose bounds meet a block are rasterised on that block's window
+    (cell centres, a later commune overwriting an earlier one where they overlap, as one rasterisation
+    of the whole grid does) and counted with the block's classes, so no commune-id grid of the
+    whole raster is made: the working memory is one block's ids (int32) and counts. A cell is burnt
+    when its centre is inside the outline, which does not depend on the window; the window's origin
+    is rounded differently from the grid's (by ~10⁻¹² cell), so only a centre lying that close to an
+    edge could in principle go the other way (tests compare with the whole-grid rasterisation).
+    """
+    from affine import Affine
+    from rasterio.features import rasterize
+
+    counts = np.zeros((len(geometries) + 1, n + 1), dtype=np.int64)
+    shapes = [(g, i + 1) for i, g in enumerate(geometries) if g is not None and not g.is_empty]
+    if not shapes:
+        return counts
+    bounds = np.array([g.bounds for g, _ in shapes], dtype=np.float64)  # minx, miny, maxx, maxy
+    for r0, r1, c0, c1 in block_windows(classes.shape, block):
+        cls = classes[r0:r1, c0:c1]
+        if not cls.any():  # class 0 is not counted
+            continue
+        wt = transform @ Affine.translation(c0, r0)  # the window's origin at its first cell's corner
+        xs = (wt.c, wt.c + wt.a * (c1 - c0))
+        ys = (wt.f, wt.f + wt.e * (r1 - r0))
+        bx0, bx1, by0, by1 = min(xs), max(xs), min(ys), max(ys)
+        near = (bounds[:, 0] <= bx1) & (bounds[:, 2] >= bx0) & (bounds[:, 1] <= by1) & (bounds[:, 3] >= by0)
+        if transform.b or transform.d:  # a rotated grid: no bounds test
+            near[:] = True
+        if not near.any():
+            continue
+        ids = rasterize([shapes[i] for i in np.flatnonzero(near)], out_shape=cls.shape, transform=wt,
+                        fill=0, dtype="int32")
+        counts += np.bincount((ids.ravel().astype(np.int64) * (n + 1) + cls.ravel()),
+                              minlength=counts.size).reshape(counts.shape)
+    counts[:, 0] = 0
+    return counts
 
 
 def _factor_on_grid(name: str, value, grid: Dem, inputs: dict) -> np.ndarray:
@@ -711,15 +758,32 @@ def class_polygons(classes: np.ndarray, transform):
 
 
 def _class_polygon(classes: np.ndarray, k: int, transform):
-    """The cells of class ``k`` as one MultiPolygon, straight from ``rasterio.features.shapes``.
+    """The cells of class ``k`` as one MultiPolygon (the geometry of :func:`_class_polygon_wkb`)."""
+    import shapely
 
-    The 4-connected regions of one class never overlap and share no edge, so collecting them into a
-    MultiPolygon needs no union: the dissolve took 46–52 s on the Sa Pa grid (1 217 × 1 317 cells).
-    The rings are built in bulk (``shapely.linearrings``/``polygons`` with indices, in batches of 1 M
-    points) rather than one ``shape()`` per region, which was three quarters of the remaining time.
-    The MultiPolygon is valid when each part is; a part that GEOS finds invalid (not seen from GDAL's
-    polygoniser) sends the class through make_valid + union. One class at a time keeps the memory to
-    the polygons of one class.
+    wkb = _class_polygon_wkb(classes, k, transform)
+    return None if wkb is None else shapely.from_wkb(bytes(wkb))
+
+
+#: Points per batch of rings turned from Python tuples into WKB (~110 bytes a point while in tuples).
+_RING_BATCH_POINTS = 100_000
+
+
+def _class_polygon_wkb(classes: np.ndarray, k: int, transform):
+    """The cells of class ``k`` as the WKB of one MultiPolygon (a ``bytearray``), or None without cells.
+
+    Straight from ``rasterio.features.shapes``: the 4-connected regions of one class never overlap
+    and share no edge, so collecting them into a MultiPolygon needs no union (the dissolve took
+    46–52 s on the Sa Pa grid, 1 217 × 1 317 cells). The regions' rings are gathered in batches of
+    ``_RING_BATCH_POINTS`` points; each batch is checked with GEOS (``shapely.polygons``,
+    ``is_valid``) and written as WKB polygons with numpy, then its GEOS polygons are dropped: what is
+    held for the class is its WKB (16 bytes a point, 4 a ring, 9 a region), not GEOS polygons plus
+    the MultiPolygon made of them plus its WKB as before. The bytes are those of
+    ``shapely.to_wkb(shapely.multipolygons(parts))`` (little-endian ISO WKB, 2-D), so the
+    GeoPackage is unchanged. A part that GEOS finds invalid (not seen from GDAL's polygoniser)
+    sends the class through make_valid + union, as before (:func:`_class_polygon_repaired`).
+    GDAL's polygoniser itself still holds all regions of the class at once (rasterio's in-memory
+    OGR layer) while they are read.
     """
     import shapely
     from rasterio.features import shapes
@@ -727,61 +791,111 @@ def _class_polygon(classes: np.ndarray, k: int, transform):
     cells = classes == k
     if not cells.any():
         return None
-    batches = []
+    chunks = []
     coords, ring_sizes, poly_of_ring = [], [], []
-    n_poly = 0
+    state = {"n_poly": 0, "total": 0, "valid": True}
 
     def flush():
-        # Python lists of coordinate tuples cost ~100 bytes a point: turn them into GEOS polygons often.
+        # Python lists of coordinate tuples cost ~110 bytes a point: turn them into WKB often.
         if not ring_sizes:
             return
         xy = np.asarray(coords, dtype=np.float64)
-        ring_index = np.repeat(np.arange(len(ring_sizes)), np.asarray(ring_sizes, dtype=np.int64))
-        rings = shapely.linearrings(xy, indices=ring_index)
-        batches.append(shapely.polygons(rings, indices=np.asarray(poly_of_ring, dtype=np.int64)))
+        sizes = np.asarray(ring_sizes, dtype=np.int64)
+        owner = np.asarray(poly_of_ring, dtype=np.int64)
+        if state["valid"]:
+            rings = shapely.linearrings(xy, indices=np.repeat(np.arange(sizes.size), sizes))
+            if not shapely.is_valid(shapely.polygons(rings, indices=owner)).all():
+                state["valid"] = False
+            del rings
+        if state["valid"]:
+            chunks.append(_polygons_wkb(xy, sizes, owner))
+            state["total"] += len(chunks[-1])
         for buf in (coords, ring_sizes, poly_of_ring):
             buf.clear()
 
+    n_poly = 0
     for geom, _ in shapes(cells.view(np.uint8), mask=cells, transform=transform, connectivity=4):
         for part in geom["coordinates"]:
             coords.extend(part)
             ring_sizes.append(len(part))
             poly_of_ring.append(n_poly)
         n_poly += 1
-        if len(coords) >= 1_000_000:
+        state["n_poly"] += 1
+        if len(coords) >= _RING_BATCH_POINTS:
             flush()
             n_poly = 0
     flush()
     del cells
-    parts = np.concatenate(batches) if len(batches) > 1 else batches[0]
-    if shapely.is_valid(parts).all():
-        return shapely.multipolygons(parts)
-    merged = shapely.union_all(shapely.make_valid(parts))  # not seen from GDAL's polygoniser
+    if not state["valid"]:
+        chunks.clear()
+        return bytearray(shapely.to_wkb(_class_polygon_repaired(classes, k, transform)))
+    # the MultiPolygon header, then the polygons; filled chunk by chunk so the WKB is held once
+    wkb = bytearray(9 + state["total"])
+    wkb[0:9] = np.array([1], dtype=np.uint8).tobytes() + np.array([6, state["n_poly"]], dtype="<u4").tobytes()
+    at = 9
+    while chunks:
+        chunk = chunks.pop(0)
+        wkb[at:at + len(chunk)] = chunk
+        at += len(chunk)
+    return wkb
+
+
+def _polygons_wkb(xy: np.ndarray, sizes: np.ndarray, owner: np.ndarray) -> bytes:
+    """Little-endian WKB of consecutive polygons: ``xy`` the points of all rings, ``sizes`` the points
+    of each ring, ``owner`` the polygon of each ring (0, 0, 1, 2, 2, …: a shell, then its holes)."""
+    n_rings = sizes.size
+    first_point = np.cumsum(sizes) - sizes
+    is_shell = np.ones(n_rings, dtype=bool)
+    is_shell[1:] = owner[1:] != owner[:-1]
+    rings_of_poly = np.bincount(owner)
+    # per ring, 13 header bytes: polygon header (byte order 1, type 3, number of rings) + point count;
+    # a hole keeps only its point count
+    head = np.zeros((n_rings, 13), dtype=np.uint8)
+    head[:, 0] = 1
+    head[:, 1:5] = np.frombuffer(np.array([3], dtype="<u4").tobytes(), dtype=np.uint8)
+    head[:, 5:9] = rings_of_poly[owner].astype("<u4").view(np.uint8).reshape(n_rings, 4)
+    head[:, 9:13] = sizes.astype("<u4").view(np.uint8).reshape(n_rings, 4)
+    keep = np.ones((n_rings, 13), dtype=bool)
+    keep[~is_shell, :9] = False
+    at = np.repeat(16 * first_point, 13).reshape(n_rings, 13)
+    body = np.ascontiguousarray(xy, dtype="<f8").view(np.uint8).ravel()
+    return np.insert(body, at[keep], head[keep]).tobytes()
+
+
+def _class_polygon_repaired(classes: np.ndarray, k: int, transform):
+    """The class-``k`` MultiPolygon through make_valid + union (for a part GEOS finds invalid)."""
+    import shapely
+    from rasterio.features import shapes
+
+    cells = classes == k
+    parts = [shapely.geometry.shape(geom) for geom, _ in
+             shapes(cells.view(np.uint8), mask=cells, transform=transform, connectivity=4)]
+    merged = shapely.union_all(shapely.make_valid(np.array(parts, dtype=object)))
     return shapely.multipolygons([merged]) if merged.geom_type == "Polygon" else merged
 
 
 def _write_gpkg(path: Path, result: PotentialResult) -> None:
     import pandas as pd
     import pyogrio
-    import shapely
     from pyogrio.raw import write as write_raw
 
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
     cell_area = abs(result.transform.a * result.transform.e)
     written = False
-    # one feature per class present, written as soon as it is made: the polygons of one class at a time
+    # one feature per class present, written as soon as it is made: the WKB of one class at a time
     for k in range(1, len(CLASS_NAMES) + 1):
-        geom = _class_polygon(result.classes, k, result.transform)
-        if geom is None:
+        wkb = _class_polygon_wkb(result.classes, k, result.transform)
+        if wkb is None:
             continue
-        wkb = shapely.to_wkb(np.array([geom], dtype=object))
-        del geom
+        geometry = np.empty(1, dtype=object)
+        geometry[0] = wkb  # pyogrio takes the bytearray as it is: no copy of the WKB
         area_ha = round(float(np.count_nonzero(result.classes == k) * cell_area / 1e4), 2)
-        write_raw(path, wkb, [np.array([k], dtype=np.int64),
-                              np.array([f"{CLASS_NAMES[k - 1][0]} / {CLASS_NAMES[k - 1][1]}"], dtype=object),
-                              np.array([area_ha], dtype=np.float64)],
+        write_raw(path, geometry, [np.array([k], dtype=np.int64),
+                                   np.array([f"{CLASS_NAMES[k - 1][0]} / {CLASS_NAMES[k - 1][1]}"], dtype=object),
+                                   np.array([area_ha], dtype=np.float64)],
                   ["class", "class_name", "area_ha"], layer="potential_classes", driver="GPKG",
                   geometry_type="MultiPolygon", crs=STORE_CRS, append=written)
+        del geometry, wkb
         written = True
     prov = pd.DataFrame(
         [(k, v if isinstance(v, str) else json.dumps(v, sort_keys=True, ensure_ascii=False))

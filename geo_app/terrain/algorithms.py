@@ -25,13 +25,15 @@ made, and no operation needs 8 bytes per cell at once.
 
 Measured (``bench/bench_terrain.py --pipeline-only``, peak RSS of each step above the RSS with the
 libraries and the DEM loaded; 2 cores, 24 GB): at 8 000² (6.4·10⁷ cells, DEM 256 MB) the terrain
-steps peak at +11.3 bytes per cell (model: 11) and the blockwise overlay + classes at +17.8 (mask 1 +
-index 4 + classes 1 = 6 B/cell, the rest is GDAL's block cache of the scratch GeoTIFFs, capped by
-``GDAL_CACHEMAX``, 5 % of RAM = ~1.2 GB by default, and freed memory not yet returned). Extrapolated
-to 20 000² (4·10⁸ cells): DEM 1.6 GB + 11 B/cell (4.4 GB) + ≤ 1.2 GB cache + ~0.2 GB libraries ≈ 7.5 GB
-for the model before its outputs, against ~17 GB (42 B/cell) before the blockwise rewrite. The
-outputs (COGs written from tiled staging files; class polygons one class at a time) are not bounded
-per cell in the same way: the polygons of one class can be large on a fragmented class raster.
+steps peaked at +11.3 bytes per cell (model: 11) and the blockwise overlay + classes at +17.8 (mask 1 +
+index 4 + classes 1 = 6 B/cell, the rest GDAL's block cache of the scratch GeoTIFFs, then 5 % of RAM
+= ~1.2 GB by default). With the cache capped at 64 MB for the run (``blocks.scratch_env``), at
+4 000²: terrain steps +8.0 B/cell (was +11.4), overlay + classes +7.0 (was +18.0), same times.
+Extrapolated to 20 000² (4·10⁸ cells): DEM 1.6 GB + 11 B/cell (4.4 GB) + 64 MB cache + ~0.2 GB
+libraries ≈ 6.3 GB for the model before its outputs, against ~17 GB (42 B/cell) before the blockwise
+rewrite. The outputs (COGs from tiled staging files; per-commune areas block by block; class polygons
+one class at a time) are bounded except the polygons, whose memory follows the number of regions of
+a class (GDAL's polygoniser holds them all, ~600 B a region): see ``geo_app.groundwater.potential``.
 
 Kernels are compiled with numba (BSD) because priority-flood and the downstream walk are inherently
 sequential; vectorised numpy would need many full-size temporaries.
