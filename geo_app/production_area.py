@@ -38,10 +38,18 @@ class AdminLayers:
     communes: gpd.GeoDataFrame
     former_communes: pd.DataFrame
     former_districts: gpd.GeoDataFrame
+    #: The province outline (the union of the communes); computed on first use when not given.
+    province: shapely.Geometry | None = None
 
     @classmethod
     def from_store(cls) -> "AdminLayers":
-        return cls(layers.read("communes"), layers.read("former-communes"), layers.read("former-districts"))
+        return cls(layers.read("communes"), layers.read("former-communes"), layers.read("former-districts"),
+                   layers.read("province").geometry.iloc[0])
+
+    def province_outline(self) -> shapely.Geometry:
+        if self.province is None:
+            self.province = shapely.union_all(self.communes.geometry.values)
+        return self.province
 
 
 @dataclass

@@ -67,7 +67,7 @@ def check(product: Product, admin: AdminLayers | None = None, others: dict[str, 
     if not geom.is_valid:
         findings.append(Finding("error", "invalid", f"Hình học không hợp lệ / invalid geometry: {shapely.is_valid_reason(geom)}"))
 
-    province = shapely.union_all(admin.communes.geometry.values)
+    province = admin.province_outline()
     outside_ha = shapely.difference(geom, province).area / 1e4
     if outside_ha > OUTSIDE_TOLERANCE_HA:
         findings.append(Finding("error", "outside-province",
