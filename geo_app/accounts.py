@@ -4,6 +4,10 @@ The database lives at ``$GEO_APP_HOME/web.sqlite3``. Passwords are hashed with A
 (argon2-cffi), a memory-hard function. Framework-free: the CLI and the Flask views call these.
 
 Roles, from least to most: viewer (district staff), officer, approver, admin.
+
+Every user has a ``session_version``: a login records it in the session, each request checks it, and
+logging out, a password change or disabling the account increments it, so every session cookie
+issued before (even a copy kept by someone else) stops working.
 """
 from __future__ import annotations
 
@@ -41,7 +45,8 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL CHECK (role IN ('viewer','officer','approver','admin')),
     password_hash TEXT NOT NULL,
     active INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    session_version INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -60,6 +65,7 @@ class User:
     name: str
     role: str
     active: bool
+    session_version: int = 0
 
     def has_role(self, *roles: str) -> bool:
         return self.active and (self.role in roles or self.role == "admin")
@@ -73,11 +79,27 @@ def db_path() -> Path:
 def connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
     """A connection in a transaction: committed when the block ends, rolled back on error."""
     with transaction(path or db_path(), SCHEMA) as con:
+        _migrate(con)
         yield con
 
 
+_MIGRATED: set[str] = set()
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Databases made before ``session_version`` existed get the column (once per process)."""
+    key = con.execute("PRAGMA database_list").fetchone()["file"]
+    if key in _MIGRATED:
+        return
+    columns = {row["name"] for row in con.execute("PRAGMA table_info(users)")}
+    if "session_version" not in columns:
+        con.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+    _MIGRATED.add(key)
+
+
 def _user(row) -> User | None:
-    return None if row is None else User(row["id"], row["name"], row["role"], bool(row["active"]))
+    return None if row is None else User(row["id"], row["name"], row["role"], bool(row["active"]),
+                                         int(row["session_version"]))
 
 
 def validate(name: str, role: str, password: str | None) -> None:
@@ -104,8 +126,31 @@ def add_user(name: str, role: str, password: str, path: Path | None = None) -> U
 def set_password(name: str, password: str, path: Path | None = None) -> None:
     validate(name, "viewer", password)
     with connect(path) as con:
-        if con.execute("UPDATE users SET password_hash = ? WHERE name = ?", (_hasher.hash(password), name)).rowcount != 1:
+        if con.execute("UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE name = ?",
+                       (_hasher.hash(password), name)).rowcount != 1:
             raise AccountError("name", f"không có người dùng '{name}' / no user '{name}'")
+
+
+def disable_user(name: str, path: Path | None = None) -> None:
+    """Deactivate the account (it can no longer log in) and end its sessions."""
+    with connect(path) as con:
+        if con.execute("UPDATE users SET active = 0, session_version = session_version + 1 WHERE name = ?",
+                       (name,)).rowcount != 1:
+            raise AccountError("name", f"không có người dùng '{name}' / no user '{name}'")
+
+
+def end_sessions(user_id: int, path: Path | None = None) -> None:
+    """Invalidate every session of the user (logout): their cookies no longer authenticate."""
+    with connect(path) as con:
+        con.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", (user_id,))
+
+
+def session_user(user_id: int, session_version: int, path: Path | None = None) -> User | None:
+    """The active user whose current session version is ``session_version``, else None."""
+    user = get(user_id, path)
+    if user is None or not user.active or user.session_version != session_version:
+        return None
+    return user
 
 
 def get(user_id: int, path: Path | None = None) -> User | None:

@@ -226,11 +226,12 @@ def users_list() -> None:
 
 @users.command("passwd")
 @click.argument("name")
-def users_passwd(name: str) -> None:
-    """Đổi mật khẩu / set a new password (prompt or stdin)."""
+@click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin / read the password from stdin.")
+def users_passwd(name: str, password_stdin: bool) -> None:
+    """Đổi mật khẩu / set a new password (prompt or stdin); the user's sessions end."""
     from . import accounts
 
-    if not sys.stdin.isatty():
+    if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Mật khẩu mới / new password", hide_input=True, confirmation_prompt=True)
@@ -238,7 +239,20 @@ def users_passwd(name: str) -> None:
         accounts.set_password(name, password)
     except accounts.AccountError as exc:
         raise UserFacingError(str(exc)) from exc
-    click.echo(f"Đã đổi mật khẩu / password changed: {name}")
+    click.echo(f"Đã đổi mật khẩu, các phiên đăng nhập cũ đã kết thúc / password changed, earlier sessions ended: {name}")
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Khóa tài khoản / disable an account: it can no longer log in and its sessions end."""
+    from . import accounts
+
+    try:
+        accounts.disable_user(name)
+    except accounts.AccountError as exc:
+        raise UserFacingError(str(exc)) from exc
+    click.echo(f"Đã khóa tài khoản / account disabled: {name}")
 
 
 # --- water sources, terrain and groundwater (issue 5): water-sources, groundwater ---

@@ -50,9 +50,17 @@ def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None)
     tolerance of one screen pixel draws exactly what the full geometry would at that zoom.
     """
     frame = _layer(layer_id)
-    if bbox_wgs84 is not None:
-        minx, miny, maxx, maxy = _store_bbox(bbox_wgs84)
-        frame = frame.cx[minx:maxx, miny:maxy]
+    if bbox_wgs84 is not None and len(frame):
+        # Clip the box to the layer's extent first: a box far larger than the projection's zone
+        # (e.g. the whole world) does not transform to a meaningful box in EPSG:9208.
+        ext = _extent_wgs84(layer_id)
+        minx, miny = max(bbox_wgs84[0], ext[0]), max(bbox_wgs84[1], ext[1])
+        maxx, maxy = min(bbox_wgs84[2], ext[2]), min(bbox_wgs84[3], ext[3])
+        if minx > maxx or miny > maxy:
+            frame = frame.iloc[0:0]
+        elif (minx, miny, maxx, maxy) != tuple(ext):
+            minx, miny, maxx, maxy = _store_bbox((minx, miny, maxx, maxy))
+            frame = frame.cx[minx:maxx, miny:maxy]
     geoms = frame.geometry.values
     if tolerance_m > 0:
         geoms = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
@@ -68,6 +76,22 @@ def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None)
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+@lru_cache(maxsize=32)
+def _extent_cached(layer_id: str, store: Path, mtime: int) -> tuple[float, float, float, float]:
+    from pyproj import Transformer
+
+    frame = _layer_cached(layer_id, store, mtime)
+    west, south, east, north = Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True).transform_bounds(
+        *frame.total_bounds, densify_pts=21)
+    return (max(west - 0.01, -180.0), max(south - 0.01, -90.0), min(east + 0.01, 180.0), min(north + 0.01, 90.0))
+
+
+def _extent_wgs84(layer_id: str) -> tuple[float, float, float, float]:
+    """The layer's extent in WGS 84 with a 0.01° margin."""
+    store = layers.store_path(layer_id)
+    return _extent_cached(layer_id, store, store.stat().st_mtime_ns if store.exists() else 0)
 
 
 def _store_bbox(bbox_wgs84):

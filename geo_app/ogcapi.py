@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -21,6 +22,7 @@ import numpy as np
 import shapely
 
 from . import layers
+from .bounded_cache import BoundedCache
 from .config import settings
 from .store import StoreError
 
@@ -40,6 +42,8 @@ DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
 }
 _DECIMALS = 7  # ~1 cm in degrees
+_ASCII_ID = re.compile(r"[0-9]{1,12}")
+_ASCII_INT = re.compile(r"-?[0-9]{1,20}")
 
 
 class OGCError(Exception):
@@ -256,6 +260,9 @@ def collections(base: str, allowed: list[str] | None = None) -> dict:
 # --- items --------------------------------------------------------------------------------------
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """A CRS84 box ``minLon,minLat,maxLon,maxLat`` (or 6 numbers with heights): longitudes within
+    ±180, latitudes within ±90, min ≤ max. A box crossing the antimeridian (minLon > maxLon, which
+    the OGC standard allows) is refused: every layer here lies in northern Vietnam."""
     if text is None or text == "":
         return None
     parts = text.split(",")
@@ -265,25 +272,70 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise OGCError(400, "InvalidParameterValue", f"bbox: '{text}' không phải số / is not numbers") from None
+        raise OGCError(400, "InvalidParameterValue", f"bbox: '{text[:200]}' không phải số / is not numbers") from None
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
     minx, miny, maxx, maxy = values
-    if not all(math.isfinite(v) for v in values) or miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise OGCError(400, "InvalidParameterValue", f"bbox: '{text}' không hợp lệ / is not a valid CRS84 box")
+    if not all(math.isfinite(v) for v in values):
+        raise OGCError(400, "InvalidParameterValue", f"bbox: '{text[:200]}' không hợp lệ / is not a valid CRS84 box")
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise OGCError(400, "InvalidParameterValue", "bbox: kinh độ phải trong khoảng −180…180, vĩ độ −90…90 / "
+                       "longitudes must be within −180…180 and latitudes within −90…90")
+    if miny > maxy:
+        raise OGCError(400, "InvalidParameterValue", "bbox: minLat lớn hơn maxLat / minLat is greater than maxLat")
+    if minx > maxx:
+        raise OGCError(400, "InvalidParameterValue", "bbox: minLon lớn hơn maxLon (không hỗ trợ hộp cắt qua kinh tuyến "
+                       "180°) / minLon is greater than maxLon (boxes crossing the antimeridian are not supported)")
     return minx, miny, maxx, maxy
 
 
+def normalise_bbox(bbox, decimals: int = 6):
+    """The box rounded to ``decimals`` (1e-6° ≈ 0.1 m): a cache key that ignores noise in the last
+    digits of the request."""
+    if bbox is None:
+        return None
+    return tuple(round(v, decimals) + 0.0 for v in bbox)
+
+
 def parse_int(name: str, text: str | None, default: int, minimum: int, maximum: int | None = None) -> int:
+    """An integer query parameter: ASCII digits only (optionally a leading minus, refused by
+    ``minimum``); above ``maximum`` it is capped (OGC API: a server may lower a too-large limit)."""
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise OGCError(400, "InvalidParameterValue", f"{name}: '{text}' không phải số nguyên / is not an integer") from None
+    if not _ASCII_INT.fullmatch(text):
+        raise OGCError(400, "InvalidParameterValue",
+                       f"{name}: '{text[:40]}' không phải số nguyên / is not an integer")
+    value = int(text)
     if value < minimum:
         raise OGCError(400, "InvalidParameterValue", f"{name}: phải ≥ {minimum} / must be ≥ {minimum}")
     return min(value, maximum) if maximum else value
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """The items/download parameters, validated and normalised (what caches and ETags are keyed on)."""
+
+    bbox: tuple[float, float, float, float] | None
+    bbox_crs: bool  # bbox-crs was given (it can only be CRS84)
+    limit: int
+    offset: int
+
+    def key(self) -> str:
+        return f"{self.bbox}|{self.bbox_crs}|{self.limit}|{self.offset}"
+
+
+def parse_items_query(layer_id: str, args: dict, default_limit: int = DEFAULT_LIMIT,
+                      max_limit: int | None = MAX_LIMIT) -> ItemsQuery:
+    """Validate ``bbox``, ``bbox-crs``, ``limit``, ``offset``; OGCError 400 naming the parameter."""
+    bbox = normalise_bbox(parse_bbox(args.get("bbox")))
+    crs = args.get("bbox-crs")
+    if crs and crs != CRS84:
+        raise OGCError(400, "InvalidParameterValue", f"bbox-crs: chỉ hỗ trợ / only {CRS84} is supported")
+    if bbox is not None and not layers.info(layer_id).is_spatial:
+        raise OGCError(400, "InvalidParameterValue", f"bbox: '{layer_id}' là bảng không có hình học / is a table without geometry")
+    limit = parse_int("limit", args.get("limit"), default_limit, 1, max_limit)
+    offset = parse_int("offset", args.get("offset"), 0, 0)
+    return ItemsQuery(bbox, bool(crs), limit, offset)
 
 
 @dataclass(eq=False)
@@ -325,29 +377,41 @@ def _select(col: _Collection, bbox) -> np.ndarray:
     return np.nonzero(mask)[0]
 
 
-def items(layer_id: str, base: str, args: dict, allowed: list[str] | None = None, fmt: str = "json") -> Items:
+#: Pages kept in memory: at most this many bytes in all, none larger than ITEMS_CACHE_MAX_ENTRY.
+ITEMS_CACHE_BYTES = 64 * 1024 * 1024
+ITEMS_CACHE_MAX_ENTRY = 4 * 1024 * 1024
+_ITEMS_CACHE = BoundedCache(ITEMS_CACHE_BYTES, ITEMS_CACHE_MAX_ENTRY)
+
+
+def _items_size(page: "Items") -> int:
+    # the JSON text, its gzip (~1/4) and the lists; estimated before serialising
+    return int(sum(len(f) for f in page.features) * 1.3) + 64 * len(page.features) + 2048
+
+
+def items(layer_id: str, base: str, args: dict, allowed: list[str] | None = None, fmt: str = "json",
+          query: ItemsQuery | None = None) -> Items:
     """``args``: the query parameters (bbox, limit, offset); wrong ones raise OGCError 400 naming them."""
     col = _collection(layer_id, allowed)
-    key = tuple(sorted((k, v) for k, v in args.items() if k in ("bbox", "bbox-crs", "limit", "offset")))
-    return _items_cached(col, layer_id, base, key, fmt)
+    query = query or parse_items_query(layer_id, args)
+    key = (layer_id, store_version(), base, query, fmt)
+    return _ITEMS_CACHE.get_or_make(key, lambda: _make_items(col, layer_id, base, query, fmt), _items_size)
 
 
-@lru_cache(maxsize=1024)
-def _items_cached(col: _Collection, layer_id: str, base: str, key: tuple, fmt: str) -> Items:
-    """Pages are pure functions of the store version (``col``) and the query: cached."""
-    args = dict(key)
-    bbox = parse_bbox(args.get("bbox"))
-    crs = args.get("bbox-crs")
-    if crs and crs != CRS84:
-        raise OGCError(400, "InvalidParameterValue", f"bbox-crs: chỉ hỗ trợ / only {CRS84} is supported")
-    if bbox is not None and not layers.info(layer_id).is_spatial:
-        raise OGCError(400, "InvalidParameterValue", f"bbox: '{layer_id}' là bảng không có hình học / is a table without geometry")
-    limit = parse_int("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = parse_int("offset", args.get("offset"), 0, 0)
-    selected = _select(col, bbox)
+def _fmt_bbox(bbox) -> str:
+    return ",".join(format(v, ".6f").rstrip("0").rstrip(".") for v in bbox)
+
+
+def _make_items(col: _Collection, layer_id: str, base: str, query: ItemsQuery, fmt: str) -> Items:
+    """Pages are pure functions of the store version (``col``) and the normalised query: cached."""
+    limit, offset = query.limit, query.offset
+    selected = _select(col, query.bbox)
     page = selected[offset: offset + limit]
     href = f"{base}/collections/{layer_id}/items"
-    keep = {k: v for k, v in args.items() if k in ("bbox", "bbox-crs") and v}
+    keep = {}
+    if query.bbox is not None:
+        keep["bbox"] = _fmt_bbox(query.bbox)
+    if query.bbox_crs:
+        keep["bbox-crs"] = CRS84
 
     def url(off: int, f: str = fmt) -> str:
         from urllib.parse import urlencode
@@ -375,14 +439,19 @@ def _items_cached(col: _Collection, layer_id: str, base: str, key: tuple, fmt: s
     )
 
 
+def _feature_index(col: _Collection, layer_id: str, fid: str) -> int:
+    """The 0-based index of feature id ``fid`` (ASCII digits only: no sign, space, underscore or other
+    scripts' digits); OGCError 404 naming featureId otherwise."""
+    index = int(fid) - 1 if isinstance(fid, str) and _ASCII_ID.fullmatch(fid) else -1
+    if not 0 <= index < len(col.features):
+        raise OGCError(404, "NotFound", f"featureId: không có đối tượng '{str(fid)[:40]}' trong '{layer_id}' "
+                       f"/ no feature '{str(fid)[:40]}'")
+    return index
+
+
 def item(layer_id: str, fid: str, base: str, allowed: list[str] | None = None) -> bytes:
     col = _collection(layer_id, allowed)
-    try:
-        index = int(fid) - 1
-    except ValueError:
-        index = -1
-    if not 0 <= index < len(col.features):
-        raise OGCError(404, "NotFound", f"featureId: không có đối tượng '{fid}' trong '{layer_id}' / no feature '{fid}'")
+    index = _feature_index(col, layer_id, fid)
     links = [
         _link(f"{base}/collections/{layer_id}/items/{fid}?f=json", "self", "application/geo+json", "This feature"),
         _link(f"{base}/collections/{layer_id}/items/{fid}?f=html", "alternate", "text/html", "This feature as HTML"),
@@ -394,29 +463,39 @@ def item(layer_id: str, fid: str, base: str, allowed: list[str] | None = None) -
 
 def item_properties(layer_id: str, fid: str, allowed: list[str] | None = None) -> dict:
     col = _collection(layer_id, allowed)
-    return col.properties[int(fid) - 1]
+    return col.properties[_feature_index(col, layer_id, fid)]
 
 
 # --- downloads ----------------------------------------------------------------------------------
 
-def export(layer_id: str, fmt: str, bbox=None, allowed: list[str] | None = None) -> tuple[bytes, str, str]:
+def export(layer_id: str, fmt: str, bbox=None, allowed: list[str] | None = None,
+           args: dict | None = None) -> tuple[bytes, str, str]:
     """The layer (optionally cut to a CRS84 bbox) as GeoPackage (EPSG:9208, as stored), GeoJSON
-    (CRS84) or CSV (attributes and WKT in CRS84). Returns (content, media type, file name)."""
+    (CRS84) or CSV (attributes and WKT in CRS84). Returns (content, media type, file name).
+
+    ``args``: the request's query parameters; ``bbox``, ``limit`` and ``offset`` are validated as for
+    items (OGCError 400 naming them) and applied; without ``limit`` the whole selection is exported."""
     if fmt not in DOWNLOADS:
         raise OGCError(400, "InvalidParameterValue", f"f: '{fmt}' không hỗ trợ / unsupported; use json, html, "
                        + ", ".join(DOWNLOADS))
-    _collection(layer_id, allowed)
+    col = _collection(layer_id, allowed)
     info = layers.info(layer_id)
     mime, ext = DOWNLOADS[fmt]
     filename = f"{layer_id}.{ext}"
+    if args is not None:
+        query = parse_items_query(layer_id, args, default_limit=max(len(col.features), 1), max_limit=None)
+        bbox, limit, offset = query.bbox, query.limit, query.offset
+    else:
+        limit, offset = max(len(col.features), 1), 0
     if bbox is not None and not info.is_spatial:
         raise OGCError(400, "InvalidParameterValue", f"bbox: '{layer_id}' là bảng / is a table without geometry")
+    idx = _select(col, bbox)[offset: offset + limit]
     if fmt == "geojson":
-        col = _collection(layer_id, allowed)
-        idx = _select(col, bbox)
         body = '{"type":"FeatureCollection","features":[' + ",".join(col.features[i] for i in idx) + "]}"
         return body.encode("utf-8"), mime, filename
-    frame = layers.read(layer_id, crs="EPSG:4326", bbox=bbox) if bbox is not None else layers.read(layer_id)
+    frame = layers.read(layer_id)
+    if len(idx) != len(frame):
+        frame = frame.iloc[idx]
     if fmt == "csv":
         out = io.StringIO()
         table = frame.drop(columns="geometry", errors="ignore")

@@ -20,6 +20,9 @@ def transaction(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA foreign_keys=ON")
+        # REPLACE conflict resolution fires delete triggers only with this on (the workflow's
+        # "a confirmed version cannot be deleted" must hold for INSERT OR REPLACE too)
+        con.execute("PRAGMA recursive_triggers=ON")
         con.executescript(schema)
         con.execute("BEGIN IMMEDIATE")
         try:

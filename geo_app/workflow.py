@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -74,7 +75,20 @@ CREATE TRIGGER IF NOT EXISTS confirmed_frozen BEFORE UPDATE ON versions WHEN OLD
 BEGIN SELECT RAISE(ABORT, 'a confirmed version cannot change'); END;
 CREATE TRIGGER IF NOT EXISTS confirmed_kept BEFORE DELETE ON versions WHEN OLD.status = 'confirmed'
 BEGIN SELECT RAISE(ABORT, 'a confirmed version cannot be deleted'); END;
+-- INSERT OR REPLACE / UPDATE OR REPLACE delete the clashing row without firing the delete trigger
+-- (unless recursive_triggers is on, as geo_app.sqlite_tx sets it): refuse any write clashing with a confirmed row.
+CREATE TRIGGER IF NOT EXISTS confirmed_not_replaced BEFORE INSERT ON versions
+WHEN EXISTS (SELECT 1 FROM versions WHERE status = 'confirmed'
+             AND (id = NEW.id OR (product_id = NEW.product_id AND version = NEW.version)))
+BEGIN SELECT RAISE(ABORT, 'a confirmed version cannot be replaced'); END;
+CREATE TRIGGER IF NOT EXISTS confirmed_not_overwritten BEFORE UPDATE ON versions
+WHEN EXISTS (SELECT 1 FROM versions WHERE status = 'confirmed' AND id != OLD.id
+             AND (id = NEW.id OR (product_id = NEW.product_id AND version = NEW.version)))
+BEGIN SELECT RAISE(ABORT, 'a confirmed version cannot be replaced'); END;
 """
+#: Status names inside Vietnamese and English text.
+STATUS_NAMES = {"draft": ("bản nháp", "draft"), "submitted": ("đã trình", "submitted"),
+                "confirmed": ("đã xác nhận", "confirmed")}
 
 
 class WorkflowError(ValueError):
@@ -287,6 +301,21 @@ def validate(product) -> dict:
 
 # --- input -----------------------------------------------------------------------------------------
 
+#: Version numbers in URLs: ASCII digits only, 1 to this (SQLite INTEGER is 64-bit; no product comes near).
+MAX_VERSION = 2**31 - 1
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def parse_version(text) -> int:
+    """A version number from a URL: ASCII digits only (no sign, space, underscore or other scripts'
+    digits), 1 ≤ n ≤ MAX_VERSION; anything else raises WorkflowError 400 naming ``version``."""
+    if not isinstance(text, str) or not _ASCII_NUMBER.fullmatch(text) or not 1 <= int(text) <= MAX_VERSION:
+        shown = str(text)[:40]
+        raise WorkflowError(f"'{shown}' không phải số nguyên từ 1 đến {MAX_VERSION} / is not an integer from 1 to "
+                            f"{MAX_VERSION}", 400, "version")
+    return int(text)
+
+
 def parse_codes(values, width: int, field: str) -> list[str]:
     """Codes from form values (lists or comma/space separated); wrong ones raise naming the field."""
     codes = []
@@ -315,10 +344,28 @@ def check_codes(area: dict) -> None:
             raise WorkflowError(f"mã không có trong kho / unknown codes {', '.join(unknown)}", 400, field)
 
 
+def _public_message(text: str, tmp: str, shown: str) -> str:
+    """An importer's message about the stored temporary file, as the user should read it: their
+    file name instead of the temporary one, and no server path."""
+    for path in sorted({str(Path(tmp).resolve()), str(tmp)}, key=len, reverse=True):
+        text = text.replace(f"/vsizip/{path}", shown).replace(path, shown)
+    text = text.replace(Path(tmp).name, shown)
+    for folder in sorted({str(home().resolve()), str(home()), str(settings().home.resolve()), str(settings().home),
+                          tempfile.gettempdir()}, key=len, reverse=True):
+        text = text.replace(folder + os.sep, "").replace(folder, "…")
+    return text
+
+
 def store_upload(filename: str, stream) -> Path:
     """Check and keep an uploaded polygon file (content-addressed, immutable); ImportFailed → 400."""
+    return _store_upload(filename, stream)[0]
+
+
+def _store_upload(filename: str, stream) -> tuple[Path, bool]:
+    """``store_upload``, also saying whether this call created the file (False: it was kept already)."""
     from .importers import read_features
 
+    shown = Path((filename or "").replace("\\", "/")).name or "?"
     suffix = Path(filename or "").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise WorkflowError(f"định dạng '{suffix or '?'}' không hỗ trợ / unsupported format; use "
@@ -335,13 +382,14 @@ def store_upload(filename: str, stream) -> Path:
         try:
             result = read_features(tmp, kind="polygon")
         except Exception as exc:  # ImportFailed, or a parser's own error
-            raise WorkflowError(str(exc), 400, "file") from exc
+            raise WorkflowError(_public_message(str(exc), tmp, shown), 400, "file") from None
         polys = [g for g in result.frame.geometry.values if g is not None and g.geom_type in ("Polygon", "MultiPolygon")]
         if not polys:
-            raise WorkflowError("tệp không có vùng (polygon) / the file holds no polygon", 400, "file")
+            raise WorkflowError(f"tệp '{shown}' không có vùng (polygon) / the file '{shown}' holds no polygon", 400, "file")
         final = target_dir / f"{h.hexdigest()}{suffix}"
+        created = not final.exists()
         os.replace(tmp, final)
-        return final
+        return final, created
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -349,13 +397,17 @@ def store_upload(filename: str, stream) -> Path:
 
 # --- actions ---------------------------------------------------------------------------------------
 
-def save_draft(product_id: str, user: str, area: dict) -> Version:
+def save_draft(product_id: str, user: str, area: dict, upload: tuple | None = None) -> Version:
     """Create or update the product's draft. Editing a confirmed version starts a new draft version;
-    a submitted version must be returned first."""
+    a submitted version must be returned first.
+
+    ``upload``: (file name, binary stream) of a polygon file to add to the area. It is stored only
+    after every other field and the product's state have been checked, and removed again if the
+    save fails, so a refused request leaves nothing behind."""
     base_product(product_id)
     area = {"communes_2025": list(area.get("communes_2025", [])), "former_communes": list(area.get("former_communes", [])),
             "former_districts": list(area.get("former_districts", [])), "files": list(area.get("files", []))}
-    if not any(area.values()):
+    if upload is None and not any(area.values()):
         raise WorkflowError("chọn ít nhất một xã hoặc tải lên một tệp / pick at least one commune or upload a file",
                             400, "communes_2025")
     check_codes(area)
@@ -363,6 +415,18 @@ def save_draft(product_id: str, user: str, area: dict) -> Version:
     if current is not None and current.status == "submitted":
         raise WorkflowError("phiên bản đang chờ phê duyệt; cần trả lại trước khi sửa / the version is awaiting approval; "
                             "it must be returned before editing", 409, "status")
+    if upload is None:
+        return _save_draft(product_id, user, area)
+    path, created = _store_upload(*upload)
+    try:
+        return _save_draft(product_id, user, {**area, "files": [*area["files"], str(path)]})
+    except BaseException:
+        if created:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _save_draft(product_id: str, user: str, area: dict) -> Version:
     probe = product_for(Version(product_id, 0, "draft", area, None, None, user, "", "", None, None, None, None, None, None),
                         product_id, "draft")
     report = validate(probe)
@@ -394,8 +458,9 @@ def save_draft(product_id: str, user: str, area: dict) -> Version:
 def _transition(product_id: str, number: int, user: str, expected: str, action: str) -> Version:
     version = get_version(product_id, number)
     if version.status != expected:
-        raise WorkflowError(f"phiên bản {number} đang ở trạng thái '{version.status}', cần '{expected}' / version {number} "
-                            f"is '{version.status}', must be '{expected}'", 409, "status")
+        (now_vi, now_en), (want_vi, want_en) = STATUS_NAMES[version.status], STATUS_NAMES[expected]
+        raise WorkflowError(f"phiên bản {number} đang ở trạng thái «{now_vi}», cần «{want_vi}» / version {number} "
+                            f"is '{now_en}', must be '{want_en}'", 409, "status")
     return version
 
 
@@ -483,14 +548,31 @@ def confirm(product_id: str, number: int, user: str, paper: str = "A3") -> Versi
 
 
 def dossier_path(product_id: str, number: int) -> Path:
-    """The confirmed dossier zip, after checking its sha256 against the stored one."""
-    version = get_version(product_id, number)
+    """The confirmed dossier zip, after checking its sha256 against the stored one. A version that
+    does not exist and one that is not confirmed get the same 404 (nothing is said about drafts)."""
+    missing = WorkflowError(f"không có hồ sơ đã xác nhận cho phiên bản {number} / no confirmed dossier for version "
+                            f"{number}", 404, "version")
+    try:
+        version = get_version(product_id, number)
+    except WorkflowError as exc:
+        if exc.status == 404 and exc.field == "version":
+            raise missing from None
+        raise
     if version.status != "confirmed" or not version.dossier_file:
-        raise WorkflowError(f"phiên bản {number} chưa được xác nhận / version {number} is not confirmed", 404, "version")
+        raise missing
     path = Path(version.dossier_file)
     if not path.exists() or _sha256_file(path) != version.dossier_sha256:
         raise WorkflowError("tệp hồ sơ bị thay đổi hoặc mất / the dossier file is missing or altered", 409, "dossier")
     return path
+
+
+def shown_findings(version: Version) -> list[dict]:
+    """The validation findings to show for a version. A confirmed version's report was frozen while
+    it was a draft: its "draft, not confirmed" note is left out (the page says who confirmed it)."""
+    findings = list((version.report or {}).get("findings", []))
+    if version.status == "confirmed":
+        findings = [f for f in findings if f.get("code") != "draft"]
+    return findings
 
 
 # --- the map layer -----------------------------------------------------------------------------------

@@ -341,6 +341,50 @@ def test_zip_without_shapefile_and_gpkg_without_geometry(store_home, tmp_path):
         read_features(table_only)
 
 
+def _bomb(path: Path, name: str, size: int) -> Path:
+    """A small zip holding ``size`` bytes of one repeated character (synthetic zip bomb), written in
+    chunks so the test itself stays small in memory."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        with archive.open(name, "w", force_zip64=True) as out:
+            out.write(b"x,y\n")
+            chunk = b"0" * (1 << 20)
+            for _ in range(size // len(chunk)):
+                out.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize("size, words", [
+    (300 * 1024 * 1024, "uncompressed size exceeds 200 MB"),  # over the total, nothing extracted
+    (20 * 1024 * 1024, "looks like a zip bomb"),  # under the total but ~1000:1
+])
+def test_zip_bomb_refused_before_extraction(tmp_path, monkeypatch, size, words):
+    """Synthetic: a zip whose directory declares a huge or over-compressed member is refused from the
+    directory alone; the member is never read (zipfile.ZipFile.open/read would be called)."""
+    from geo_app.importers import core
+
+    bomb = _bomb(tmp_path / "bomb.zip", "points.csv", size)
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    opened = []
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, *a, **k: opened.append(a) or real_open(self, *a, **k))
+    with pytest.raises(ImportFailed) as err:
+        read_features(bomb, kind="point")
+    text = str(err.value)
+    assert words in text and "bomb.zip" in text and "Không nhập được tệp" in text, text
+    assert not opened, "nothing was decompressed"
+    assert core.ZIP_MAX_TOTAL == 200 * 1024 * 1024 and core.ZIP_MAX_RATIO == 100
+
+
+def test_zipped_file_extracted_in_chunks(tmp_path, monkeypatch):
+    """The one file inside a zip is streamed to disk, never read whole into memory."""
+    path = tmp_path / "pts.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("pts.csv", "Kinh độ,Vĩ độ\n103.95,22.60\n103.96,22.61\n")
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *a, **k: pytest.fail("ZipFile.read reads a member whole"))
+    result = read_features(path, kind="point")
+    assert len(result.frame) == 2
+
+
 def test_points_where_a_polygon_is_needed(tmp_path, store_home):
     path = tmp_path / "two.csv"
     path.write_text("lon,lat\n104.15,22.70\n104.16,22.71\n", encoding="utf-8")

@@ -36,6 +36,16 @@ FORMATS = {
     ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpx": "GPX", ".csv": "CSV", ".txt": "CSV", ".xlsx": "XLSX",
 }
 _SUPPORTED = "GeoPackage (.gpkg), Shapefile (.zip/.shp), KML/KMZ, GeoJSON, GPX, CSV, XLSX"
+#: Zip archives (.zip, .kmz, .xlsx) are checked against their central directory before anything is
+#: extracted (zip bombs): at most this many bytes uncompressed in all...
+ZIP_MAX_TOTAL = 200 * 1024 * 1024
+#: ...no member expanding more than this many times its compressed size (members under
+#: ``ZIP_RATIO_FLOOR`` bytes are exempt: tiny files compress unpredictably)...
+ZIP_MAX_RATIO = 100
+ZIP_RATIO_FLOOR = 1024 * 1024
+#: ...and at most this many members.
+ZIP_MAX_MEMBERS = 10_000
+_ZIP_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,12 @@ def read_features(
                                f"the CRS crs='{exc.given}' cannot be used ({exc.detail})",
                                f"Giá trị được chấp nhận: {ACCEPTED_CRS_VI}. Bỏ trống để tự xác định từ tọa độ.",
                                f"Accepted values: {ACCEPTED_CRS_EN}. Leave it out to detect it from the coordinates.") from None
+    if suffix in (".kmz", ".xlsx"):  # zip containers too: refuse a zip bomb before a reader expands it
+        try:
+            with zipfile.ZipFile(path) as archive:
+                check_zip(path, archive)
+        except zipfile.BadZipFile:
+            pass  # the reader says what is wrong with the file
     options = dict(kind=kind, crs=crs, encoding=encoding, layer=layer)
     if suffix in (".csv", ".txt", ".xlsx"):
         overrides = {role: name for role, name in ((tb.X, x_col), (tb.Y, y_col), (tb.LON, lon_col), (tb.LAT, lat_col),
@@ -155,9 +171,57 @@ def read_features(
 
 # --- vector formats ----------------------------------------------------------------------------------
 
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB"
+
+
+def check_zip(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse a zip bomb from the archive's directory, before anything is decompressed: too many
+    members, more than ``ZIP_MAX_TOTAL`` bytes uncompressed, or a member expanding more than
+    ``ZIP_MAX_RATIO`` times. Raises ImportFailed."""
+    infos = archive.infolist()
+    hint_vi, hint_en = ("Chia dữ liệu thành các tệp nhỏ hơn hoặc gửi tệp không nén.",
+                        "Split the data into smaller files or send it uncompressed.")
+    if len(infos) > ZIP_MAX_MEMBERS:
+        raise ImportFailed(path, f"tệp zip có {len(infos)} tệp con (tối đa {ZIP_MAX_MEMBERS})",
+                           f"the zip holds {len(infos)} files (at most {ZIP_MAX_MEMBERS})", hint_vi, hint_en)
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > ZIP_MAX_TOTAL:
+            raise ImportFailed(path, f"dung lượng giải nén vượt quá {_mb(ZIP_MAX_TOTAL)}",
+                               f"its uncompressed size exceeds {_mb(ZIP_MAX_TOTAL)}", hint_vi, hint_en)
+        if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise ImportFailed(path, f"'{info.filename}' nén với tỉ lệ {ratio}:1 (tối đa {ZIP_MAX_RATIO}:1), "
+                               "có thể là tệp zip độc hại (zip bomb)",
+                               f"'{info.filename}' is compressed {ratio}:1 (at most {ZIP_MAX_RATIO}:1), "
+                               "which looks like a zip bomb", hint_vi, hint_en)
+
+
+def _extract(path: Path, archive: zipfile.ZipFile, name: str, target: Path, limit: int = ZIP_MAX_TOTAL) -> None:
+    """Stream one member to ``target`` in chunks, never more than ``limit`` bytes (the directory's
+    sizes were checked already; this guards against a directory that lies)."""
+    written = 0
+    with archive.open(name) as src, target.open("wb") as out:
+        for chunk in iter(lambda: src.read(_ZIP_CHUNK), b""):
+            written += len(chunk)
+            if written > limit:
+                raise ImportFailed(path, f"dung lượng giải nén vượt quá {_mb(limit)}",
+                                   f"its uncompressed size exceeds {_mb(limit)}",
+                                   "Chia dữ liệu thành các tệp nhỏ hơn.", "Split the data into smaller files.")
+            out.write(chunk)
+
+
+def _read_small(archive: zipfile.ZipFile, name: str, limit: int = 1024 * 1024) -> bytes:
+    with archive.open(name) as src:
+        return src.read(limit)
+
+
 def _read_zip(path: Path, **options) -> ImportResult:
     try:
         with zipfile.ZipFile(path) as archive:
+            check_zip(path, archive)
             bad = archive.testzip()
             names = [n for n in archive.namelist() if not n.startswith("__MACOSX") and not n.endswith("/")]
             if bad is not None:
@@ -169,7 +233,7 @@ def _read_zip(path: Path, **options) -> ImportResult:
                 if len(others) == 1:  # a zipped GeoPackage / KML / CSV: read the one file inside
                     with tempfile.TemporaryDirectory() as tmp:
                         inner = Path(tmp) / Path(others[0]).name
-                        inner.write_bytes(archive.read(others[0]))
+                        _extract(path, archive, others[0], inner)
                         try:
                             result = read_features(inner, **{k: v for k, v in options.items() if v is not None})
                         except ImportFailed as exc:
@@ -187,7 +251,9 @@ def _read_zip(path: Path, **options) -> ImportResult:
             sidecars = {}
             for shp in shps:
                 stem = shp[:-4].lower()
-                sidecars[shp] = {ext: archive.read(lower[stem + ext]) if stem + ext in lower else None
+                # only the small text sidecars are read; .dbf and .shx are read by GDAL through /vsizip
+                sidecars[shp] = {ext: (_read_small(archive, lower[stem + ext]) if ext in (".prj", ".cpg") else b"")
+                                 if stem + ext in lower else None
                                  for ext in (".prj", ".cpg", ".dbf", ".shx")}
     except zipfile.BadZipFile as exc:
         raise ImportFailed(path, f"không phải tệp zip hợp lệ hoặc tệp bị hỏng ({exc})",

@@ -12,6 +12,10 @@ Configuration (``instance/config.py``, ``test_config`` or the environment):
 - ``BASEMAP_URL`` (env ``GEO_APP_BASEMAP_URL``): the online tile URL (OpenStreetMap by default);
   ``OFFLINE_MAP`` (env ``GEO_APP_OFFLINE_MAP=1``) removes the online basemap altogether.
 - ``MAX_CONTENT_LENGTH``: upload limit in bytes (default 20 MB).
+- ``BEHIND_PROXY`` (env ``GEO_APP_BEHIND_PROXY=1``): the app runs behind one reverse proxy (e.g. nginx
+  terminating HTTPS); trust its ``X-Forwarded-For``, ``-Proto`` and ``-Host`` headers (werkzeug
+  ``ProxyFix``, one hop) so cookies are marked Secure, HSTS is sent and the rate limit sees the real
+  client address. Off by default: without a proxy those headers come from the client and are ignored.
 """
 from __future__ import annotations
 
@@ -43,7 +47,9 @@ class _SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app, session, response) -> None:
         # Static assets never touch the session (Flask-Login only peeks at it): leave their responses
         # without a cookie and without "Vary: Cookie", which would make browsers fetch them again
-        # after every login or logout despite their year-long Cache-Control.
+        # after every login or logout despite their Cache-Control (a year and ``immutable`` for the
+        # versioned ``?v=`` URLs pages link; an hour for any other URL, e.g. the images Leaflet's CSS
+        # loads: see geo_app.web.assets).
         if request.endpoint in STATIC_ENDPOINTS and not session.modified:
             return None
         return super().save_session(app, session, response)
@@ -73,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         ANONYMOUS_ACCESS=os.environ.get("GEO_APP_ANONYMOUS", "map"),
         BASEMAP_URL=os.environ.get("GEO_APP_BASEMAP_URL", OSM_TILES),
         OFFLINE_MAP=os.environ.get("GEO_APP_OFFLINE_MAP", "") in ("1", "true", "yes"),
+        BEHIND_PROXY=os.environ.get("GEO_APP_BEHIND_PROXY", "") in ("1", "true", "yes"),
         LOGIN_RATE_LIMIT="10 per minute",
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
@@ -89,6 +96,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key()
     app.session_interface = _SessionInterface()
+    if app.config["BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.json.ensure_ascii = False
 
     from . import extensions

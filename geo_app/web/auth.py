@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import accounts
 from .extensions import WebUser, limiter
@@ -49,6 +49,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # end every session of this user server-side: a copy of the cookie no longer authenticates
+    accounts.end_sessions(current_user.user.id)
     logout_user()
     session.clear()
     return redirect(url_for("map.index"))

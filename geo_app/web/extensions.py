@@ -41,7 +41,9 @@ class WebUser:
         return self.user.active
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        # "<id>:<session version>": logging out, a password change or disabling the account increments
+        # the version in the accounts database, so an older cookie no longer loads the user
+        return f"{self.user.id}:{self.user.session_version}"
 
     def has_role(self, *roles: str) -> bool:
         return self.user.has_role(*roles)
@@ -58,8 +60,8 @@ def roles_required(*roles: str):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                if wants_json():
-                    abort(401, description="Cần đăng nhập. / Login required.")
+                if json_requested() or is_api_path():
+                    abort(401, description=LOGIN_REQUIRED)
                 return redirect(url_for("auth.login", next=request.full_path))
             if not current_user.has_role(*roles):
                 abort(403, description=f"Vai trò '{current_user.role}' không được phép. / Role '{current_user.role}' "
@@ -71,14 +73,66 @@ def roles_required(*roles: str):
     return decorator
 
 
-def wants_json() -> bool:
+LOGIN_REQUIRED = "Cần đăng nhập. / Login required."
+API_PREFIXES = ("/ogcapi", "/data", "/api")
+JSON_MEDIA = ("application/json", "application/geo+json")
+
+
+class ApiError(HTTPException):
+    """An HTTP error carrying an OGC API exception code (e.g. "InvalidParameterValue")."""
+
+    def __init__(self, status: int, description: str, ogc_code: str | None = None):
+        super().__init__(description)
+        self.code, self.ogc_code = status, ogc_code
+
+
+#: OGC API exception codes (the ``code`` of an /ogcapi error body) per HTTP status.
+OGC_CODES = {400: "InvalidParameterValue", 401: "NotAuthorized", 403: "Forbidden", 404: "NotFound",
+             405: "MethodNotAllowed", 406: "NotAcceptable", 413: "PayloadTooLarge", 429: "TooManyRequests",
+             500: "ServerError", 503: "ServiceUnavailable"}
+#: Messages for errors raised without one of their own (werkzeug's defaults are English only).
+DEFAULT_MESSAGES = {
+    400: ("Yêu cầu không hợp lệ.", "Bad request."),
+    401: ("Cần đăng nhập.", "Login required."),
+    403: ("Bạn không có quyền làm việc này.", "You may not do this."),
+    404: ("Không tìm thấy trang hoặc dữ liệu này.", "Not found."),
+    405: ("Phương thức {method} không dùng được ở địa chỉ này.", "Method {method} is not allowed here."),
+    406: ("Không có định dạng phù hợp.", "No acceptable representation."),
+    429: ("Quá nhiều yêu cầu; vui lòng thử lại sau.", "Too many requests; please try again later."),
+    500: ("Lỗi máy chủ; vui lòng thử lại sau.", "Internal server error; please try again later."),
+    503: ("Dịch vụ tạm thời không dùng được.", "Service temporarily unavailable."),
+}
+
+
+def is_api_path() -> bool:
+    path = request.path
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def prefers_html() -> bool:
+    """HTML only when explicitly preferred: ``f=html``, or an Accept header that names text/html
+    (or XHTML) with a higher quality than JSON gets (wildcards included). No Accept, ``*/*`` or
+    ``application/json`` → JSON."""
     f = request.args.get("f")
     if f:
-        return f != "html"
-    if request.path.startswith(("/ogcapi", "/data", "/api")):
-        best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/geo+json"])
-        return best != "text/html"
-    return False
+        return f == "html"
+    accept = request.accept_mimetypes
+    html = max((q for value, q in accept if value in ("text/html", "application/xhtml+xml")), default=0)
+    return html > max(accept.quality(m) for m in JSON_MEDIA)
+
+
+def wants_json() -> bool:
+    """Errors and content as JSON: always on /ogcapi, /data and /api unless HTML is explicitly
+    preferred; elsewhere only with ``f`` other than html."""
+    if is_api_path():
+        return not prefers_html()
+    f = request.args.get("f")
+    return bool(f) and f != "html"
+
+
+def json_requested() -> bool:
+    """``wants_json()``, or a client (a script, a test) that asks for JSON first in its Accept header."""
+    return wants_json() or request.accept_mimetypes.best == "application/json"
 
 
 def _compile_translations() -> Path:
@@ -130,11 +184,12 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        try:
-            user = accounts.get(int(user_id))
-        except ValueError:
+        # "<id>:<session version>" (WebUser.get_id); anything else (an older cookie format) is refused
+        parts = (user_id or "").split(":")
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 19 for p in parts):
             return None
-        return WebUser(user) if user and user.active else None
+        user = accounts.session_user(int(parts[0]), int(parts[1]))
+        return WebUser(user) if user is not None else None
 
     @app.before_request
     def remember_language():
@@ -150,8 +205,8 @@ def init_app(app: Flask) -> None:
             request.endpoint or ""
         ).startswith("assets."):
             return None
-        if wants_json() or request.method != "GET":
-            abort(401, description="Cần đăng nhập. / Login required.")
+        if wants_json() or is_api_path() or request.method != "GET":
+            abort(401, description=LOGIN_REQUIRED)
         return redirect(url_for("auth.login", next=request.full_path))
 
     @app.context_processor
@@ -166,11 +221,29 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return _error(400, f"CSRF: {exc.description} / Thiếu hoặc sai mã CSRF (csrf_token).")
+        return _error(400, "CSRF: thiếu hoặc sai mã CSRF (csrf_token); tải lại trang rồi thử lại. / The CSRF token "
+                      f"(csrf_token) is missing or invalid ({exc.description}); reload the page and try again.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _error(exc.code or 500, exc.description or exc.name, exc)
+        status = exc.code or 500
+        message = exc.description
+        if not message or message == type(exc).description:
+            vi, en = DEFAULT_MESSAGES.get(status, ("Lỗi.", exc.name))
+            message = f"{vi} / {en}".format(method=request.method)
+        return _error(status, message, exc)
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        retry = retry_after_seconds()
+        if request.endpoint == "auth.login":
+            message = (f"Quá nhiều lần đăng nhập; thử lại sau {retry} giây. / Too many login attempts; "
+                       f"try again in {retry} s.")
+        else:
+            message = f"Quá nhiều yêu cầu; thử lại sau {retry} giây. / Too many requests; try again in {retry} s."
+        resp = _error(429, message, exc)
+        resp.headers.setdefault("Retry-After", str(retry))
+        return resp
 
     @app.errorhandler(413)
     def too_large(exc):
@@ -179,9 +252,28 @@ def init_app(app: Flask) -> None:
                       f"(max {limit // (1024 * 1024)} MB)")
 
 
+def retry_after_seconds() -> int:
+    """Seconds until the rate limit that was hit resets (at least 1)."""
+    import math
+    import time
+
+    try:
+        current = limiter.current_limit
+        if current is not None:
+            return max(1, math.ceil(current.reset_at - time.time()))
+    except Exception:  # pragma: no cover - the limiter's state is best effort
+        pass
+    return 60
+
+
 def _error(status: int, message: str, exc: HTTPException | None = None):
-    if wants_json() or request.method != "GET" and request.accept_mimetypes.best == "application/json":
-        resp = jsonify({"code": status, "description": message})
+    if json_requested():
+        if request.path == "/ogcapi" or request.path.startswith("/ogcapi/"):
+            # OGC API exception: {code, description}
+            code = getattr(exc, "ogc_code", None) or OGC_CODES.get(status, "NoApplicableCode")
+            resp = jsonify({"code": code, "description": message})
+        else:
+            resp = jsonify({"code": status, "description": message})
     else:
         resp = current_app.response_class(
             render_template("error.html", status=status, message=message), mimetype="text/html"

@@ -11,12 +11,12 @@ import gzip
 import hashlib
 import json
 import math
-from functools import lru_cache
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from .. import layers, search as search_core
+from ..bounded_cache import BoundedCache
 from ..features import feature_collection, tolerance_for_zoom
 from ..ogcapi import OGCError, layer_version, parse_bbox, user_layers
 from ..store import StoreError
@@ -126,12 +126,41 @@ def index():
     return render_template("map.html", map_config=json.dumps(config, ensure_ascii=False))
 
 
-@lru_cache(maxsize=512)
+#: Responses kept in memory: at most this many bytes in all (raw + gzip), none above DATA_CACHE_MAX_ENTRY.
+DATA_CACHE_BYTES = 64 * 1024 * 1024
+DATA_CACHE_MAX_ENTRY = 4 * 1024 * 1024
+_DATA_CACHE = BoundedCache(DATA_CACHE_BYTES, DATA_CACHE_MAX_ENTRY)
+
+
 def _layer_payload(layer_id: str, zoom: int, bbox, version: str) -> tuple[bytes, bytes, str]:
-    data = feature_collection(layer_id, tolerance_m=tolerance_for_zoom(zoom), bbox_wgs84=bbox)
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    etag = hashlib.sha256(raw).hexdigest()[:32]
-    return raw, gzip.compress(raw, 6), etag
+    """Keyed on the floored zoom and the grid-snapped bbox, so requests that differ only in noise
+    share one entry; bounded in bytes."""
+    def make():
+        data = feature_collection(layer_id, tolerance_m=tolerance_for_zoom(zoom), bbox_wgs84=bbox)
+        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        etag = hashlib.sha256(raw).hexdigest()[:32]
+        return raw, gzip.compress(raw, 6), etag
+
+    return _DATA_CACHE.get_or_make((layer_id, zoom, bbox, version), make, lambda p: len(p[0]) + len(p[1]))
+
+
+#: /data bboxes are widened outwards to multiples of this many degrees (~110 m) before use.
+BBOX_GRID = 1e-3
+
+
+def snap_bbox(bbox):
+    """The bbox widened outwards to the BBOX_GRID grid: requests that differ only in the last digits
+    share one cache entry, and the response still covers the whole view (the map page's own boxes,
+    snapped to tiles in ``static/map.js``, are already on this grid)."""
+    if bbox is None:
+        return None
+    k = round(1 / BBOX_GRID)
+    minx, miny, maxx, maxy = bbox
+    # round(…, 6) first: 22.3 * 1000 is 22300.000000000004 in binary floating point
+    snapped = (math.floor(round(minx * k, 6)) / k, math.floor(round(miny * k, 6)) / k,
+               math.ceil(round(maxx * k, 6)) / k, math.ceil(round(maxy * k, 6)) / k)
+    lo, hi = (-180, -90, -180, -90), (180, 90, 180, 90)
+    return tuple(min(max(v, a), b) for v, a, b in zip(snapped, lo, hi))
 
 
 def cached_response(raw: bytes, gz: bytes, etag: str, mimetype: str, max_age: int = DATA_MAX_AGE,
@@ -156,9 +185,10 @@ def layer_data(layer_id: str):
     except KeyError as exc:
         abort(404, description=str(exc.args[0]))
     if not info.is_spatial:
-        abort(404, description=f"layer '{layer_id}' has no geometry / lớp không có hình học")
+        abort(404, description=f"Lớp '{layer_id}' không có hình học (là bảng; xem /ogcapi/collections/{layer_id}/items). "
+              f"/ Layer '{layer_id}' has no geometry (it is a table; see /ogcapi/collections/{layer_id}/items).")
     if not info.public:
-        abort(404, description=f"layer '{layer_id}' is not public / lớp không công khai")
+        abort(404, description=f"Lớp '{layer_id}' không công khai. / Layer '{layer_id}' is not public.")
     if info.store == "user":
         if not sees_user_layers():
             abort(401, description=f"Cần đăng nhập để xem lớp '{layer_id}' (dữ liệu của người dùng). / Login "
@@ -173,9 +203,7 @@ def layer_data(layer_id: str):
     if not math.isfinite(zoom) or not 0 <= zoom <= 22:
         abort(400, description="zoom: từ 0 đến 22 / must be between 0 and 22")
     try:
-        bbox = parse_bbox(request.args.get("bbox"))
-        if bbox is not None:
-            bbox = tuple(round(v, 6) for v in bbox)
+        bbox = snap_bbox(parse_bbox(request.args.get("bbox")))
         payload = _layer_payload(layer_id, int(math.floor(zoom)), bbox, layer_version(layer_id))
     except OGCError as exc:
         abort(exc.status, description=exc.description)

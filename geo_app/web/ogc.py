@@ -9,21 +9,29 @@ import hashlib
 import json
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
 
 from .. import ogcapi
 from ..store import StoreError
+from .extensions import ApiError, prefers_html
 from .map_view import cached_response
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogcapi")
-JSON_TYPES = ["application/json", "application/geo+json", "text/html"]
 
 
 def _fmt() -> str:
     f = request.args.get("f")
     if f:
         return f
-    best = request.accept_mimetypes.best_match(JSON_TYPES, default="application/json")
-    return "html" if best == "text/html" and request.accept_mimetypes[best] > request.accept_mimetypes["application/json"] else "json"
+    return "html" if prefers_html() else "json"
+
+
+@bp.after_request
+def _vary_accept(resp: Response) -> Response:
+    # the representation (JSON or HTML) follows the Accept header: shared caches must key on it
+    resp.vary.add("Accept")
+    return resp
 
 
 def _base() -> str:
@@ -38,8 +46,13 @@ def _json(data, mimetype: str = "application/json", cache: int = 300) -> Respons
     return resp
 
 
-def _etag_key() -> str:
-    return hashlib.sha1((ogcapi.store_version() + request.full_path).encode()).hexdigest()
+def _etag(collection_id: str, query: ogcapi.ItemsQuery, fmt: str) -> str:
+    """Keyed on the normalised query and the format: JSON and HTML of one URL differ. HTML pages
+    also depend on the language and on who is logged in (the page header)."""
+    parts = [ogcapi.store_version(), _base(), collection_id, query.key(), fmt]
+    if fmt == "html":
+        parts += [str(get_locale() or "vi"), current_user.get_id() if current_user.is_authenticated else "-"]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
 def _respond(build):
@@ -47,9 +60,9 @@ def _respond(build):
     try:
         return build()
     except ogcapi.OGCError as exc:
-        abort(exc.status, description=exc.description)
+        raise ApiError(exc.status, exc.description, exc.code) from None
     except StoreError as exc:
-        abort(503, description=str(exc))
+        raise ApiError(503, str(exc), "ServiceUnavailable") from None
 
 
 def _check_f(allowed=("json", "html")) -> str:
@@ -107,18 +120,18 @@ def items(collection_id: str):
     f = _check_f(("json", "html", *ogcapi.DOWNLOADS))
     args = request.args.to_dict()
     if f in ogcapi.DOWNLOADS:
-        content, mime, filename = _respond(
-            lambda: ogcapi.export(collection_id, f, ogcapi.parse_bbox(args.get("bbox")))
-        )
+        content, mime, filename = _respond(lambda: ogcapi.export(collection_id, f, args=args))
         resp = Response(content, mimetype=mime)
         resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return resp
-    etag = _respond(_etag_key)
+    _respond(lambda: ogcapi.collection(collection_id, _base()))  # 404 before anything else
+    query = _respond(lambda: ogcapi.parse_items_query(collection_id, args))
+    etag = _respond(lambda: _etag(collection_id, query, f))
     if request.if_none_match and etag in request.if_none_match:
         resp = Response(status=304)
         resp.set_etag(etag)
         return resp
-    result = _respond(lambda: ogcapi.items(collection_id, _base(), args, fmt=f))
+    result = _respond(lambda: ogcapi.items(collection_id, _base(), args, fmt=f, query=query))
     if f == "html":
         columns = list(result.properties[0]) if result.properties else []
         resp = Response(render_template(

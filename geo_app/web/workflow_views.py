@@ -32,10 +32,7 @@ def _call(fn, *args, **kwargs):
 
 
 def _number(text: str) -> int:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        abort(400, description=f"version: '{text}' không phải số nguyên / is not an integer")
+    return _call(workflow.parse_version, text)
 
 
 @bp.get("/areas.geojson")
@@ -84,7 +81,8 @@ def product(product_id: str):
         }
     area = current.area if current else workflow.default_area(product_id)
     return render_template("product.html", product=base, pid=product_id, versions=shown, current=current,
-                           area=area, options=options, sees_drafts=sees)
+                           area=area, options=options, sees_drafts=sees,
+                           findings=workflow.shown_findings(current) if current else [])
 
 
 @bp.get("/<product_id>/history")
@@ -107,12 +105,14 @@ def save_draft(product_id: str):
     }
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        area["files"].append(str(_call(workflow.store_upload, upload.filename, upload.stream)))
-    elif request.form.get("keep_files") == "1":
-        current = workflow.latest(product_id)
-        if current is not None:
-            area["files"] = list(current.area.get("files", []))
-    version = _call(workflow.save_draft, product_id, current_user.name, area)
+        upload = (upload.filename, upload.stream)
+    else:
+        upload = None
+        if request.form.get("keep_files") == "1":
+            current = workflow.latest(product_id)
+            if current is not None:
+                area["files"] = list(current.area.get("files", []))
+    version = _call(workflow.save_draft, product_id, current_user.name, area, upload)
     return redirect(url_for("workflow.product", product_id=product_id, _anchor=f"v{version.version}"))
 
 
