@@ -96,6 +96,19 @@ class ImportResult:
 _msg = msg
 
 
+def _project(path: Path, coords, frame, built_points, **decide_args):
+    """Decide the CRS from the coordinates (and what the file declares), then project the features
+    and any boundary points to EPSG:9208."""
+    try:
+        decision = decide_crs(coords[:, 0], coords[:, 1], **decide_args)
+    except CrsUndetermined as exc:
+        raise _crs_failure(path, exc) from None
+    frame = _to_store(frame, decision)
+    if built_points is not None:
+        built_points = _to_store(built_points, decision)
+    return decision, frame, built_points
+
+
 def read_features(
     path: str | Path,
     *,
@@ -419,14 +432,8 @@ def _finish(path, fmt, frames, declared, encoding_label, notes, guess, *, kind, 
     built = built_points is not None or bool(frame.attrs.get("closed_lines"))
 
     coords = shapely.get_coordinates(frame.geometry.values)
-    try:
-        decision = decide_crs(coords[:, 0], coords[:, 1], declared=declared, explicit=crs,
-                              declared_by=declared_by or (f"tệp {fmt}", f"{fmt} file"))
-    except CrsUndetermined as exc:
-        raise _crs_failure(path, exc) from None
-    frame = _to_store(frame, decision)
-    if built_points is not None:
-        built_points = _to_store(built_points, decision)
+    decision, frame, built_points = _project(path, coords, frame, built_points, declared=declared, explicit=crs,
+                                             declared_by=declared_by or (f"tệp {fmt}", f"{fmt} file"))
     frame["source_file"] = path.name
     messages.append(_msg(f"Hệ tọa độ: {decision.reason_vi}", f"CRS: {decision.reason_en}"))
     vi_note, en_note = guess.note()
@@ -710,13 +717,8 @@ def _table_to_result(path, fmt, table: tb.Table, guess, notes, *, kind, crs) -> 
     if kind == POLYGON:
         frame, built_points = _polygons_from_points(path, frame, order, group, messages)
     coords = shapely.get_coordinates(frame.geometry.values) if built_points is None else shapely.get_coordinates(built_points.geometry.values)
-    try:
-        decision = decide_crs(coords[:, 0], coords[:, 1], explicit=crs)
-    except CrsUndetermined as exc:
-        raise _crs_failure(path, exc) from None
-    frame = _to_store(frame, decision)
+    decision, frame, built_points = _project(path, coords, frame, built_points, explicit=crs)
     if built_points is not None:
-        built_points = _to_store(built_points, decision)
         built_points["source_file"] = path.name
     frame["source_file"] = path.name
     repair_messages: list[str] = []

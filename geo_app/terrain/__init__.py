@@ -49,13 +49,18 @@ def lineament_density(lines, dem: Dem, radius_m: float = 1000.0) -> np.ndarray:
 
     A GeoDataFrame is reprojected to the DEM's CRS; bare geometries are taken to be in it already.
     """
+    return line_density(_lineament_length(lines, dem), dem.cellsize, radius_m, dem.valid)
+
+
+def _lineament_length(lines, dem: "Dem"):
+    """Line length per cell on the DEM grid; a GeoDataFrame is reprojected to the DEM's CRS, bare
+    geometries are taken to be in it already."""
     geoms = lines
     if hasattr(lines, "to_crs"):
         if lines.crs is None:
             raise DemError("Lớp đường đứt gãy không có CRS / the lineament layer has no CRS")
         geoms = lines.to_crs(dem.crs).geometry.values
-    length = rasterize_line_length(geoms, dem.transform, dem.shape)
-    return line_density(length, dem.cellsize, radius_m, dem.valid)
+    return rasterize_line_length(geoms, dem.transform, dem.shape)
 
 
 @dataclass
@@ -122,12 +127,7 @@ class TerrainAnalysis:
             out=folder / "drainage_density.tif", block=block)
         del acc, d8
         if lineaments is not None:
-            geoms = lineaments
-            if hasattr(lineaments, "to_crs"):
-                if lineaments.crs is None:
-                    raise DemError("Lớp đường đứt gãy không có CRS / the lineament layer has no CRS")
-                geoms = lineaments.to_crs(dem.crs).geometry.values
-            length = rasterize_line_length(geoms, dem.transform, dem.shape)
+            length = _lineament_length(lineaments, dem)
             files["lineament_density"] = line_density_blocks(
                 lambda r0, r1, c0, c1: length[r0:r1, c0:c1], valid, cell, self.density_radius_m,
                 out=folder / "lineament_density.tif", block=block)
