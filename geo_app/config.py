@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 #: The repository's own definitions (layers/*.yaml, sources.yaml, products, styles).
@@ -36,10 +37,20 @@ class Settings:
 
 
 def settings() -> Settings:
-    """Read the settings anew each call, so a changed environment (tests) takes effect."""
-    mirror = os.environ.get("GEO_APP_DATA_MIRROR")
+    """The settings for the current environment: a changed environment (tests) takes effect at once,
+    while an unchanged one costs no path resolution (this runs several times per web request)."""
+    return _settings(
+        os.environ.get("GEO_APP_HOME", "var"),
+        os.environ.get("GEO_APP_DATA_MIRROR"),
+        os.environ.get("GEO_APP_OFFLINE", ""),
+        os.getcwd(),
+    )
+
+
+@lru_cache(maxsize=16)
+def _settings(home: str, mirror: str | None, offline: str, cwd: str) -> Settings:
     return Settings(
-        home=Path(os.environ.get("GEO_APP_HOME", "var")).resolve(),
-        mirror=Path(mirror).resolve() if mirror else None,
-        offline=os.environ.get("GEO_APP_OFFLINE", "") in ("1", "true", "yes"),
+        home=Path(cwd, home).resolve(),
+        mirror=Path(cwd, mirror).resolve() if mirror else None,
+        offline=offline in ("1", "true", "yes"),
     )
