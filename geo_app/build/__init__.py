@@ -49,7 +49,12 @@ def _definitions_digest(cfg: Settings) -> str:
     for path in sorted(cfg.definitions.rglob("*.yaml")):
         digest.update(str(path.relative_to(cfg.definitions)).encode())
         digest.update(path.read_bytes())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    # the code that turns sources into layers: a change to it rebuilds the store
+    package = Path(__file__).parent.parent
+    code = sorted(Path(__file__).parent.glob("*.py")) + [
+        package / name for name in ("production_area.py", "products.py", "names.py", "legal_basis.py", "store.py")
+    ]
+    for path in code:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
