@@ -59,7 +59,7 @@ def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None)
         if minx > maxx or miny > maxy:
             frame = frame.iloc[0:0]
         elif (minx, miny, maxx, maxy) != tuple(ext):
-            minx, miny, maxx, maxy = _store_bbox((minx, miny, maxx, maxy))
+            minx, miny, maxx, maxy = layers.bbox_to_store((minx, miny, maxx, maxy), "EPSG:4326")
             frame = frame.cx[minx:maxx, miny:maxy]
     geoms = frame.geometry.values
     if tolerance_m > 0:
@@ -93,10 +93,3 @@ def _extent_wgs84(layer_id: str) -> tuple[float, float, float, float]:
     store = layers.store_path(layer_id)
     return _extent_cached(layer_id, store, store.stat().st_mtime_ns if store.exists() else 0)
 
-
-def _store_bbox(bbox_wgs84):
-    from pyproj import Transformer
-
-    from . import STORE_CRS
-
-    return Transformer.from_crs("EPSG:4326", STORE_CRS, always_xy=True).transform_bounds(*bbox_wgs84)

@@ -98,7 +98,7 @@ def read(layer_id: str, crs: str | None = None, bbox: tuple[float, float, float,
     if bbox is not None:
         if not layer.is_spatial:
             raise ValueError(f"layer '{layer_id}' is a table without geometry; it takes no bbox")
-        store_bbox = _bbox_to_store(bbox, crs) if crs else tuple(bbox)
+        store_bbox = bbox_to_store(bbox, crs) if crs else tuple(bbox)
     path = _store_path(layer)
     if layer.store == "user" and not path.exists():
         raise StoreError(
@@ -133,6 +133,7 @@ def _store_path(layer: LayerInfo) -> Path:
     return settings().store_path
 
 
-def _bbox_to_store(bbox, crs: str) -> tuple[float, float, float, float]:
+def bbox_to_store(bbox, crs: str) -> tuple[float, float, float, float]:
+    """A (minx, miny, maxx, maxy) box given in ``crs`` as the box that covers it in EPSG:9208."""
     transformer = Transformer.from_crs(crs, STORE_CRS, always_xy=True)
     return tuple(transformer.transform_bounds(*bbox, densify_pts=21))
