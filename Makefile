@@ -36,6 +36,7 @@ run: build
 	$(BIN)/geo-app serve --host 127.0.0.1 --port 8000
 
 test: install-test
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Web benchmark (issue 4): needs apt packages python3-venv python3-gdal libsqlite3-mod-spatialite apache2-utils

@@ -22,7 +22,7 @@ PRODUCT = "lon-den-van-ban"
 COLD = """
 import sys, time
 t0 = time.perf_counter()
-from geo_app.dossier import make_dossier
+from geo_app.production.dossier import make_dossier
 t1 = time.perf_counter()
 make_dossier({product!r}, sys.argv[1])
 t2 = time.perf_counter()
@@ -38,8 +38,8 @@ def main() -> None:
     from geo_app.build import build
 
     build(progress=False)  # a no-op when the store is up to date
-    from geo_app.dossier import make_dossier
-    from geo_app.production_area import AdminLayers
+    from geo_app.production.area import AdminLayers
+    from geo_app.production.dossier import make_dossier
 
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([sys.executable, "-c", COLD.format(product=PRODUCT), str(Path(tmp) / "cold")],

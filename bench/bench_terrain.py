@@ -28,8 +28,8 @@ import json, resource, sys, tempfile, time
 import numpy as np
 from affine import Affine
 from geo_app import STORE_CRS, terrain
-from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
-from geo_app.groundwater.potential import PotentialResult, weighted_overlay, write_outputs
+from geo_app.water.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
+from geo_app.water.groundwater.potential import PotentialResult, weighted_overlay, write_outputs
 
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -83,10 +83,10 @@ import geopandas as gpd
 import shapely
 from affine import Affine
 from geo_app import STORE_CRS, terrain
-from geo_app.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
-from geo_app.groundwater.potential import (PotentialResult, commune_class_areas_with_slivers, roc_auc_at_points,
+from geo_app.water.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
+from geo_app.water.groundwater.potential import (PotentialResult, commune_class_areas_with_slivers, roc_auc_at_points,
                                            weighted_overlay, write_outputs)
-from geo_app.terrain.blocks import scratch_env
+from geo_app.water.terrain.blocks import scratch_env
 
 def status_mb(key):
     with open("/proc/self/status") as fh:

@@ -82,7 +82,7 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
 def start_app(home: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     code = (
-        "import sys; from waitress import serve; from geo_app.web import create_app; "
+        "import sys; from waitress import serve; from geo_app.serve.web import create_app; "
         "serve(create_app(), host='127.0.0.1', port=int(sys.argv[1]), threads=8, _quiet=True)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(port)], env={**os.environ, "GEO_APP_HOME": str(home)},
@@ -204,7 +204,7 @@ def main() -> None:
                         help="part (a) only (bytes of the province view); keeps the other figures in bench_web.json")
     args = parser.parse_args()
 
-    from geo_app.config import settings
+    from geo_app.settings import settings
 
     home = settings().home
     store = settings().store_path

@@ -1,9 +1,10 @@
 """geo_app: the Lào Cai geospatial system.
 
-Data flows one way: sources (``geo_app.sources``) → build (``geo_app.build``) → layer store
-(``geo_app.store``) → readers (``geo_app.layers``, the web app, dossiers, notebooks).
+Data flows one way: sources (``geo_app.store.sources``) → build (``geo_app.build``) → layer store
+(``geo_app.store.layer_store``) → readers (``geo_app.layers``, the web app, dossiers, notebooks).
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("geo-app")

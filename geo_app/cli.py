@@ -6,14 +6,26 @@ import sys
 
 import click
 
-from . import __version__
+from geo_app import __version__
+from geo_app.errors import GeoAppError
 
 
 class UserFacingError(click.ClickException):
     """An error whose message is for the user; printed without a traceback."""
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every ``GeoAppError`` a command lets through is printed as the user's message, with its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GeoAppError as exc:
+            click.echo(f"Lỗi / Error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="geo-app")
 @click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết / verbose logging.")
 def main(verbose: bool) -> None:
@@ -25,11 +37,10 @@ def main(verbose: bool) -> None:
 @click.option("--force", is_flag=True, help="Dựng lại kể cả khi nguồn không đổi / rebuild even if nothing changed.")
 def build(force: bool) -> None:
     """Tải, kiểm tra nguồn và dựng kho lớp / fetch, verify sources and build the layer store."""
-    from .build import build as run_build
-    from .build.admin import BuildCheckError
-    from .sources import SourceError
-
-    from .config import settings
+    from geo_app.build import build as run_build
+    from geo_app.build.admin import BuildCheckError
+    from geo_app.settings import settings
+    from geo_app.store.sources import SourceError
 
     had_store = settings().store_path.exists()
     try:
@@ -52,10 +63,9 @@ def build(force: bool) -> None:
 @main.command("layers")
 def layers_cmd() -> None:
     """Liệt kê các lớp / list the layers with feature counts and sources."""
-    from . import layers
-    from .store import StoreError
-
-    from .config import settings
+    from geo_app import layers
+    from geo_app.settings import settings
+    from geo_app.store.layer_store import StoreError
 
     if not settings().store_path.exists():
         click.echo("Chưa dựng kho lớp: chạy `geo-app build`. / The layer store is not built yet: run `geo-app build`.\n")
@@ -75,7 +85,7 @@ def layers_cmd() -> None:
 @click.option("--dev", is_flag=True, help="Flask's development server with reload (not for production).")
 def serve(host: str, port: int, dev: bool) -> None:
     """Phục vụ bản đồ web / serve the web map (waitress)."""
-    from .web import create_app
+    from geo_app.serve.web import create_app
 
     app = create_app()
     click.echo(f"Bản đồ / map: http://{host}:{port}/")
@@ -97,10 +107,10 @@ def check(product_id: str, as_json: bool) -> None:
     """Kiểm tra vùng sản xuất / check a product's production area."""
     import json
 
-    from .production_area import ResolutionError
-    from .products import ProductDefinitionError, get_product
-    from .store import StoreError
-    from .validation import check as run_check
+    from geo_app.production.area import ResolutionError
+    from geo_app.production.products import ProductDefinitionError, get_product
+    from geo_app.production.validation import check as run_check
+    from geo_app.store.layer_store import StoreError
 
     try:
         report = run_check(get_product(product_id))
@@ -134,10 +144,10 @@ def check(product_id: str, as_json: bool) -> None:
 @click.option("--agency", default=None, help="Đơn vị thành lập / producing agency.")
 def dossier(product_id: str, out_dir: str, paper: str, scale: int | None, date_iso: str | None, agency: str | None) -> None:
     """Lập hồ sơ bản đồ khu vực địa lý / make the map dossier (sheet, annex, exports, manifest)."""
-    from .dossier import DEFAULT_AGENCY, DossierError, LayoutError, make_dossier
-    from .production_area import ResolutionError
-    from .products import ProductDefinitionError
-    from .store import StoreError
+    from geo_app.production.area import ResolutionError
+    from geo_app.production.dossier import DEFAULT_AGENCY, DossierError, LayoutError, make_dossier
+    from geo_app.production.products import ProductDefinitionError
+    from geo_app.store.layer_store import StoreError
 
     try:
         result = make_dossier(product_id, out_dir, paper=paper.upper(), scale=scale, date=date_iso,
@@ -166,8 +176,8 @@ def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, out_
     """
     from pathlib import Path
 
-    from .importers import ImportFailed, read_features
-    from .store import writing
+    from geo_app.importers import ImportFailed, read_features
+    from geo_app.store.layer_store import writing
 
     try:
         result = read_features(file, kind=kind, crs=crs, encoding=encoding)
@@ -202,7 +212,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin / read the password from stdin.")
 def users_add(name: str, role: str, password_stdin: bool) -> None:
     """Thêm tài khoản / add an account; the password is asked for (or read from stdin)."""
-    from . import accounts
+    from geo_app.serve import accounts
 
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
@@ -218,7 +228,7 @@ def users_add(name: str, role: str, password_stdin: bool) -> None:
 @users.command("list")
 def users_list() -> None:
     """Liệt kê tài khoản / list the accounts."""
-    from . import accounts
+    from geo_app.serve import accounts
 
     for user in accounts.list_users():
         click.echo(f"{user.name:<24} {user.role:<9} {'' if user.active else '(disabled)'}")
@@ -229,7 +239,7 @@ def users_list() -> None:
 @click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin / read the password from stdin.")
 def users_passwd(name: str, password_stdin: bool) -> None:
     """Đổi mật khẩu / set a new password (prompt or stdin); the user's sessions end."""
-    from . import accounts
+    from geo_app.serve import accounts
 
     if password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
@@ -246,7 +256,7 @@ def users_passwd(name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def users_disable(name: str) -> None:
     """Khóa tài khoản / disable an account: it can no longer log in and its sessions end."""
-    from . import accounts
+    from geo_app.serve import accounts
 
     try:
         accounts.disable_user(name)
@@ -264,7 +274,7 @@ def water_sources_cmd() -> None:
 
 
 def _import_failed_types():
-    from .importers import ImportFailed
+    from geo_app.importers import ImportFailed
 
     return (ImportFailed, ValueError)
 
@@ -282,7 +292,7 @@ _WS_CRS_HELP = ("Hệ tọa độ nếu biết / the CRS if known (overrides the
 @click.option("--dry-run", is_flag=True, help="Chỉ kiểm tra, không lưu / check only, save nothing.")
 def water_sources_import(files, crs, encoding, report_path, accept_errors, dry_run) -> None:
     """Nhập danh mục nguồn nước / import the inventory, check it, and save it with its protection zones."""
-    from . import water_sources as ws
+    from geo_app.water import sources as ws
 
     try:
         inventory = ws.import_inventory(list(files), crs=crs, encoding=encoding)
@@ -320,8 +330,8 @@ def _print_qa(report, report_path: str | None) -> None:
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False), help="Ghi báo cáo QA (CSV) / write the QA report.")
 def water_sources_qa(files, report_path) -> None:
     """Kiểm tra danh mục (đã lưu, hoặc các tệp) / QA of the saved inventory, or of FILES."""
-    from . import water_sources as ws
-    from .store import StoreError
+    from geo_app.store.layer_store import StoreError
+    from geo_app.water import sources as ws
 
     try:
         target = ws.import_inventory(list(files)) if files else ws.load()
@@ -342,8 +352,8 @@ def water_sources_qa(files, report_path) -> None:
 @click.option("--save/--no-save", default=True, help="Lưu lớp water-balance / save the water-balance layer.")
 def water_sources_balance(population, norm, save) -> None:
     """Cân bằng nước mùa khô theo xã / dry-season water balance per 2025 commune."""
-    from . import water_sources as ws
-    from .store import StoreError
+    from geo_app.store.layer_store import StoreError
+    from geo_app.water import sources as ws
 
     if norm is not None:
         try:
@@ -368,7 +378,7 @@ def water_sources_balance(population, norm, save) -> None:
 
 def _ls(value: float) -> str:
     """A discharge for a bilingual table cell: "8,25 L/s" (Vietnamese first; the decimal comma)."""
-    from .importers.text import num_vi
+    from geo_app.importers.text import num_vi
 
     return f"{num_vi(value, 2)} L/s"
 
@@ -387,8 +397,8 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
     failed import leaves the saved layer as it was) and print, per unit, the number of water sources
     of the saved inventory and their dry- and wet-season discharge.
     """
-    from . import water_sources as ws
-    from .store import StoreError
+    from geo_app.store.layer_store import StoreError
+    from geo_app.water import sources as ws
 
     try:
         units = ws.import_units(file, name_col=field_name, crs=crs, encoding=encoding)
@@ -439,8 +449,8 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
 def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, lithology_field, ahp, reclass,
                 out_dir) -> None:
     """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
-    from .groundwater import AhpError, PotentialError, ReclassError, VectorFactor, groundwater_potential
-    from .terrain import DemError
+    from geo_app.water.groundwater import AhpError, PotentialError, ReclassError, VectorFactor, groundwater_potential
+    from geo_app.water.terrain import DemError
 
     bbox = _parse_extent(extent)
     factors = {}
@@ -507,8 +517,8 @@ def _parse_extent(extent: str | None):
 def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aquifer_field, dem_path, extent,
                       resolution, power, out_dir) -> None:
     """Phân bố nước dưới đất / groundwater distribution: level surface (IDW) with its cross-validation, aquifer units."""
-    from .groundwater import LevelError, groundwater_distribution
-    from .terrain import DemError
+    from geo_app.water.groundwater import LevelError, groundwater_distribution
+    from geo_app.water.terrain import DemError
 
     if bool(wells) == from_inventory:
         raise click.UsageError("Cho --wells FILE hoặc --from-inventory (một trong hai) / give --wells FILE or --from-inventory")

@@ -38,7 +38,7 @@ def store_home(tmp_path_factory, mirror) -> Path:
 
 @pytest.fixture()
 def app(store_home):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     return create_app({"TESTING": True, "SECRET_KEY": "test"})
 

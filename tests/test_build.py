@@ -10,8 +10,8 @@ from pyproj import Transformer
 import geo_app.layers as layers
 from geo_app import STORE_CRS
 from geo_app.build import build
-from geo_app.config import settings
-from geo_app.sources import SourceError, sha256_of
+from geo_app.settings import settings
+from geo_app.store.sources import SourceError, sha256_of
 
 
 def test_check_value_lands_within_a_metre():
@@ -87,7 +87,7 @@ def test_context_layers(store_home):
 
 
 def test_crosswalks_are_compared_and_disagreements_pinned(store_home):
-    from geo_app.store import read_meta
+    from geo_app.store.layer_store import read_meta
 
     meta = read_meta(settings().store_path)
     pairs = {}

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
 from affine import Affine
 from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
 
-from geo_app import terrain
-from geo_app.terrain import DemError
+from geo_app.water import terrain
+from geo_app.water.terrain import DemError
 
 TILE = "Copernicus_DSM_COG_10_N22_00_E103_00_DEM"
 

@@ -23,14 +23,14 @@ LARGEST = "lon-den-van-ban"
 
 @pytest.fixture(scope="module")
 def admin(store_home):
-    from geo_app.production_area import AdminLayers
+    from geo_app.production.area import AdminLayers
 
     return AdminLayers.from_store()
 
 
 @pytest.fixture(scope="module")
 def big(store_home, admin, tmp_path_factory):
-    from geo_app.dossier import make_dossier
+    from geo_app.production.dossier import make_dossier
 
     out = tmp_path_factory.mktemp("dossier") / LARGEST
     return make_dossier(LARGEST, out, admin=admin)
@@ -39,8 +39,8 @@ def big(store_home, admin, tmp_path_factory):
 @pytest.fixture(scope="module")
 def small_product(admin):
     """A confirmed product of one small 2025 commune, so the sheet can be at 1:50 000."""
-    from geo_app.dossier.layout import PAPERS
-    from geo_app.products import parse_product
+    from geo_app.production.dossier.layout import PAPERS
+    from geo_app.production.products import parse_product
 
     frame = PAPERS["A3"]
     communes = admin.communes.copy()
@@ -57,7 +57,7 @@ def small_product(admin):
 
 @pytest.fixture(scope="module")
 def at_50k(small_product, admin, tmp_path_factory):
-    from geo_app.dossier import make_dossier
+    from geo_app.production.dossier import make_dossier
 
     return make_dossier(small_product, tmp_path_factory.mktemp("d50k") / "small", scale=50_000, admin=admin)
 
@@ -124,10 +124,10 @@ def test_grid_labels_are_the_coordinates_of_their_lines(at_50k, big):
 
 
 def test_scale_is_from_the_series_and_the_largest_that_fits(big, admin):
-    from geo_app.dossier import SCALE_SERIES
-    from geo_app.dossier.layout import FIT_MARGIN_MM, PAPERS
-    from geo_app.production_area import resolve
-    from geo_app.products import get_product
+    from geo_app.production.area import resolve
+    from geo_app.production.dossier import SCALE_SERIES
+    from geo_app.production.dossier.layout import FIT_MARGIN_MM, PAPERS
+    from geo_app.production.products import get_product
 
     assert big.scale in SCALE_SERIES
     minx, miny, maxx, maxy = resolve(get_product(LARGEST), admin).geometry.bounds
@@ -229,7 +229,7 @@ def test_manifest_hashes_verify(big):
 
 
 def test_two_runs_give_identical_bytes(big, admin, tmp_path):
-    from geo_app.dossier import make_dossier
+    from geo_app.production.dossier import make_dossier
 
     again = make_dossier(LARGEST, tmp_path / "again", admin=admin)
     assert again.dossier_id == big.dossier_id
@@ -242,7 +242,7 @@ def test_two_runs_give_identical_bytes(big, admin, tmp_path):
 # --- refusals and failures -------------------------------------------------------------------
 
 def test_incomplete_product_is_refused_naming_what_is_missing(store_home, tmp_path):
-    from geo_app.dossier import DossierError, make_dossier
+    from geo_app.production.dossier import DossierError, make_dossier
 
     with pytest.raises(DossierError) as err:
         make_dossier("bo-vang-muong-khuong", tmp_path / "bv")
@@ -254,7 +254,7 @@ def test_incomplete_product_is_refused_naming_what_is_missing(store_home, tmp_pa
 
 
 def test_a_failure_leaves_nothing_half_written(at_50k, small_product, admin, tmp_path, monkeypatch):
-    from geo_app.dossier import make_dossier, pdf
+    from geo_app.production.dossier import make_dossier, pdf
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -266,14 +266,14 @@ def test_a_failure_leaves_nothing_half_written(at_50k, small_product, admin, tmp
 
 
 def test_scale_too_large_for_the_paper_is_refused(store_home, admin, tmp_path):
-    from geo_app.dossier import LayoutError, make_dossier
+    from geo_app.production.dossier import LayoutError, make_dossier
 
     with pytest.raises(LayoutError, match="A4"):
         make_dossier(LARGEST, tmp_path / "x", paper="A4", scale=50_000, admin=admin)
 
 
 def test_scale_outside_the_standard_series_is_refused(store_home, admin, tmp_path):
-    from geo_app.dossier import LayoutError, make_dossier
+    from geo_app.production.dossier import LayoutError, make_dossier
 
     with pytest.raises(LayoutError, match="standard series"):
         make_dossier(LARGEST, tmp_path / "x", paper="A3", scale=333_333, admin=admin)

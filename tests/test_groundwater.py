@@ -13,9 +13,9 @@ import yaml
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from geo_app import groundwater as gw
-from geo_app.groundwater import AhpError, ReclassError
-from geo_app.terrain import DemError
+from geo_app.water import groundwater as gw
+from geo_app.water.groundwater import AhpError, ReclassError
+from geo_app.water.terrain import DemError
 
 # Saaty (1990), "How to make a decision: the Analytic Hierarchy Process", EJOR 48:9-26, house example.
 SAATY_CRITERIA = [
@@ -308,7 +308,7 @@ def test_stepped_index_still_gets_five_strictly_increasing_classes():
 
 
 def test_empty_class_and_adjusted_breaks_are_in_the_report(tmp_path, monkeypatch):
-    from geo_app.groundwater import potential
+    from geo_app.water.groundwater import potential
 
     def stepped(index, mask, method="quantile", n=5):
         # a factor set whose overlay is stepped: 60 % of the cells on the lowest value
@@ -386,7 +386,7 @@ def test_commune_slivers_are_left_out_and_named(tmp_path):
 
 def test_report_notes_are_vietnamese_first_with_english_beside(tmp_path):
     lines = gpd.GeoDataFrame(geometry=[LineString([(400100, 2474900), (403000, 2472400)])], crs="EPSG:9208")
-    res = _run(tmp_path, tmp_path / "out", lineaments=lines, hole=True)
+    _run(tmp_path, tmp_path / "out", lineaments=lines, hole=True)
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert len(report["notes"]) >= 5
     for note in report["notes"]:
@@ -402,7 +402,7 @@ def test_report_notes_are_vietnamese_first_with_english_beside(tmp_path):
 
 
 def _overlay_inputs(shape, seed=7):
-    from geo_app.groundwater import DEFAULT_AHP, DEFAULT_RECLASS, load_ahp, load_reclass, renormalise
+    from geo_app.water.groundwater import DEFAULT_AHP, DEFAULT_RECLASS, load_ahp, load_reclass, renormalise
 
     rng = np.random.default_rng(seed)
     layers = {"slope": rng.uniform(0, 60, shape).astype(np.float32),
@@ -415,8 +415,8 @@ def _overlay_inputs(shape, seed=7):
 
 
 def test_blockwise_overlay_equals_whole_array(tmp_path):
-    from geo_app.groundwater.potential import weighted_overlay
-    from geo_app.terrain.blocks import TempRaster, read_all
+    from geo_app.water.groundwater.potential import weighted_overlay
+    from geo_app.water.terrain.blocks import TempRaster, read_all
 
     layers, tables, weights, mask = _overlay_inputs((300, 200))
     # the whole-array computation the model used before it went block by block
@@ -448,7 +448,7 @@ def test_blockwise_overlay_equals_whole_array(tmp_path):
 def test_blockwise_overlay_memory_does_not_grow_with_the_grid(tmp_path):
     import tracemalloc
 
-    from geo_app.groundwater.potential import weighted_overlay
+    from geo_app.water.groundwater.potential import weighted_overlay
 
     peaks = {}
     for n in (512, 1024):
@@ -470,7 +470,7 @@ def test_commune_counts_block_by_block_equal_one_rasterisation_of_the_grid():
     import shapely
     from rasterio.features import rasterize
 
-    from geo_app.groundwater.potential import commune_class_counts
+    from geo_app.water.groundwater.potential import commune_class_counts
 
     rng = np.random.default_rng(11)
     rows, cols = 173, 211
@@ -492,7 +492,7 @@ def test_commune_counts_block_by_block_equal_one_rasterisation_of_the_grid():
 
 
 def test_roc_auc_at_points_equals_the_auc_of_the_arrays():
-    from geo_app.groundwater.potential import roc_auc_at_points
+    from geo_app.water.groundwater.potential import roc_auc_at_points
 
     rng = np.random.default_rng(3)
     index = rng.integers(0, 7, (300, 260)).astype(np.float32) / 2  # ties between positives and negatives
@@ -514,7 +514,7 @@ def test_class_polygon_wkb_is_the_wkb_of_the_multipolygon_of_the_regions(monkeyp
     import shapely
     from rasterio.features import shapes
 
-    from geo_app.groundwater import potential
+    from geo_app.water.groundwater import potential
 
     rng = np.random.default_rng(8)
     classes = rng.integers(0, 4, (90, 120)).astype(np.uint8)  # fragmented: holes, many regions
@@ -533,8 +533,8 @@ def test_class_polygon_wkb_is_the_wkb_of_the_multipolygon_of_the_regions(monkeyp
 def test_the_run_caps_gdal_block_cache(tmp_path, monkeypatch):
     from rasterio._env import get_gdal_config
 
-    from geo_app.groundwater import potential
-    from geo_app.terrain.blocks import SCRATCH_CACHE_MB
+    from geo_app.water.groundwater import potential
+    from geo_app.water.terrain.blocks import SCRATCH_CACHE_MB
 
     seen = []
     real = potential.weighted_overlay

@@ -14,8 +14,8 @@ from affine import Affine
 from click.testing import CliRunner
 from shapely.geometry import Point, box
 
-from geo_app import groundwater as gw
 from geo_app.cli import main
+from geo_app.water import groundwater as gw
 
 OX, OY, CELL = 399990.0, 2475000.0, 30.0
 EXTENT = (OX, OY - 2700, OX + 3300, OY)  # 110 × 90 cells
@@ -148,7 +148,7 @@ def test_depth_field_and_depth_from_dem(tmp_path):
 
 
 def _save_inventory(tmp_path, monkeypatch):
-    from geo_app import water_sources as ws
+    from geo_app.water import sources as ws
 
     monkeypatch.setenv("GEO_APP_HOME", str(tmp_path / "home"))
     frame = _wells(12, seed=4, field="level_m")
@@ -207,7 +207,7 @@ def test_cli_groundwater_level(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------- polygon lithology factor
 
 def _dem():
-    from geo_app.terrain import Dem
+    from geo_app.water.terrain import Dem
 
     r, c = np.mgrid[0:90, 0:110]
     z = (1500 + 6 * np.hypot(r - 45, c - 55) + 30 * np.sin(c / 7.0) * np.cos(r / 5.0)).astype(np.float32)

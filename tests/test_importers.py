@@ -19,8 +19,18 @@ import shapely
 from pyproj import CRS, Transformer
 
 from geo_app.importers import (
-    CP1258, TCVN3, UTF8, VN2000_6DEG, VNI, ImportFailed, decode_tcvn3, decode_vni, encode_cp1258, encode_tcvn3,
-    encode_vni, read_features,
+    CP1258,
+    TCVN3,
+    UTF8,
+    VN2000_6DEG,
+    VNI,
+    ImportFailed,
+    decode_tcvn3,
+    decode_vni,
+    encode_cp1258,
+    encode_tcvn3,
+    encode_vni,
+    read_features,
 )
 from geo_app.importers.encodings import guess_bytes, is_vietnamese_syllable
 

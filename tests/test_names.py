@@ -1,4 +1,4 @@
-from geo_app.names import fold, normalise_unit_name, split_name_list
+from geo_app.admin.names import fold, normalise_unit_name, split_name_list
 
 
 def test_fold_removes_diacritics_and_d_bar():

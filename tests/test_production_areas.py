@@ -6,9 +6,9 @@ import pytest
 import shapely
 
 import geo_app.layers as layers
-from geo_app.production_area import AdminLayers, ResolutionError, resolve
-from geo_app.products import ProductDefinitionError, load_products, parse_product
-from geo_app.validation import check
+from geo_app.production.area import AdminLayers, ResolutionError, resolve
+from geo_app.production.products import ProductDefinitionError, load_products, parse_product
+from geo_app.production.validation import check
 
 PRODUCT_IDS = {"sa-bao-yen", "bo-vang-muong-khuong", "lon-den-van-ban", "rau-an-toan-bao-thang"}
 
@@ -162,9 +162,9 @@ def test_check_reports_area_communes_and_overlap(admin):
 
 
 def test_check_finds_outside_slivers_and_holes(admin):
-    from geo_app.production_area import ResolvedArea
-
     import pandas as pd
+
+    from geo_app.production.area import ResolvedArea
 
     nghia_do = commune(admin, "Xã Nghĩa Đô").geometry
     cx, cy = nghia_do.centroid.x, nghia_do.centroid.y
@@ -190,7 +190,7 @@ def test_production_areas_layer(store_home):
 
 
 def test_unresolved_area_is_null_geometry_in_geojson(store_home):
-    from geo_app.features import feature_collection
+    from geo_app.serve.features import feature_collection
 
     data = feature_collection("production-areas", tolerance_m=50)
     by_id = {f["properties"]["product_id"]: f for f in data["features"]}

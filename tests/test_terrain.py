@@ -6,8 +6,8 @@ import pytest
 import rasterio
 from affine import Affine
 
-from geo_app import terrain
-from geo_app.terrain import DemError
+from geo_app.water import terrain
+from geo_app.water.terrain import DemError
 
 CELL = 30.0
 # A grid origin near Sa Pa in EPSG:9208 (multiples of 30 m).
@@ -220,7 +220,7 @@ def test_makefile_has_the_terrain_benchmark_target():
 
 
 def test_blockwise_local_operations_equal_whole_grid(tmp_path):
-    from geo_app.terrain import blocks
+    from geo_app.water.terrain import blocks
 
     rng = np.random.default_rng(11)
     z = (rng.normal(0, 4, (300, 200)).cumsum(axis=0) + 800).astype(np.float32)

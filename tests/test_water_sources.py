@@ -1,18 +1,17 @@
 """Water-source inventory, QA, protection zones, karst summary and water balance (issue 5 items 1–2),
-on SYNTHETIC data the tests make (geo_app.water_sources.synthetic; every name says SYNTHETIC)."""
+on SYNTHETIC data the tests make (geo_app.water.sources.synthetic; every name says SYNTHETIC)."""
 from __future__ import annotations
 
 import hashlib
 import os
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from geo_app import water_sources as ws
-from geo_app.water_sources import synthetic
+from geo_app.water import sources as ws
+from geo_app.water.sources import synthetic
 
 
 @pytest.fixture(scope="module")
@@ -258,9 +257,8 @@ def test_cli_water_sources_import_with_a_bad_crs(mini):
 
 
 def test_cli_karst_imports_units_atomically_and_prints_per_unit(mini, communes, tmp_path):
-    from geo_app.cli import main
-
     import geo_app.layers
+    from geo_app.cli import main
 
     runner = CliRunner()
     assert runner.invoke(main, ["water-sources", "import", str(mini), "--accept-errors"]).exit_code == 0

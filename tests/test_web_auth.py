@@ -2,13 +2,12 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-
 from test_web_support import PASSWORD, ROLE_USERS, csrf_token, ensure_users, login
 
 
 def test_cli_users_add_hashes_with_argon2(store_home):
-    from geo_app import accounts
     from geo_app.cli import main
+    from geo_app.serve import accounts
 
     runner = CliRunner()
     result = runner.invoke(main, ["users", "add", "cli-officer", "--role", "officer"], input="s3cret-pass\n")
@@ -75,7 +74,7 @@ def test_csrf_required_on_state_changing_requests(client):
 
 
 def test_login_rate_limited(store_home):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute"})
     client = app.test_client()
@@ -95,7 +94,7 @@ def test_open_redirect_refused(client):
 
 @pytest.mark.parametrize("url", ["/", "/api/search?q=pha", "/ogcapi/collections", "/data/province.geojson?zoom=8"])
 def test_anonymous_access_configurable(store_home, url):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     closed = create_app({"TESTING": True, "SECRET_KEY": "t", "ANONYMOUS_ACCESS": "none"}).test_client()
     resp = closed.get(url)

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from test_web_support import PASSWORD, ROLE_USERS, ensure_users, live_server
 
 CHROMIUM = os.environ.get("GEO_APP_CHROMIUM", "/usr/bin/chromium")

@@ -9,7 +9,6 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-
 from test_web_support import PASSWORD, csrf_token, ensure_users, isolated_home, login
 
 PRODUCT = "rau-an-toan-bao-thang"
@@ -22,7 +21,7 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 
 def _user(role: str) -> str:
     """A fresh account of its own (these tests change passwords and disable accounts)."""
-    from geo_app import accounts
+    from geo_app.serve import accounts
 
     name = f"t-{role}-{uuid.uuid4().hex[:8]}"
     accounts.add_user(name, role, PASSWORD)
@@ -37,7 +36,7 @@ def _login_as(client, name: str):
 # --- 2. response caches keyed on normalised values, bounded -------------------------------------------
 
 def test_bounded_cache_keeps_its_byte_limit():
-    from geo_app.bounded_cache import BoundedCache
+    from geo_app.serve.cache import BoundedCache
 
     cache = BoundedCache(max_bytes=1000, max_entry=300)
     for i in range(100):
@@ -49,7 +48,7 @@ def test_bounded_cache_keeps_its_byte_limit():
 
 
 def test_ogc_items_cache_keyed_on_normalised_query(client):
-    from geo_app import ogcapi
+    from geo_app.serve import ogcapi
 
     ogcapi._ITEMS_CACHE.clear()
     for i in range(15):  # limits above the cap are one query; so is noise below 1e-6° in a bbox
@@ -65,7 +64,7 @@ def test_ogc_items_cache_keyed_on_normalised_query(client):
 
 
 def test_data_cache_keyed_on_floored_zoom_and_snapped_bbox(client):
-    from geo_app.web import map_view
+    from geo_app.serve.web import map_view
 
     map_view._DATA_CACHE.clear()
     for i in range(15):
@@ -124,8 +123,8 @@ def test_cookie_replayed_after_logout_is_refused(app):
 
 @pytest.mark.parametrize("how", ["passwd", "disable"])
 def test_password_change_and_disable_end_sessions(app, how):
-    from geo_app import accounts
     from geo_app.cli import main
+    from geo_app.serve import accounts
 
     name = _user("officer")
     client = app.test_client()
@@ -148,7 +147,7 @@ def test_password_change_and_disable_end_sessions(app, how):
 
 def test_old_session_format_is_refused(app):
     """A cookie holding only the user id (before session versions) no longer logs anyone in."""
-    from geo_app import accounts
+    from geo_app.serve import accounts
 
     name = _user("officer")
     client = app.test_client()
@@ -162,7 +161,7 @@ def test_old_session_format_is_refused(app):
 # --- 5. behind an HTTPS proxy -------------------------------------------------------------------------
 
 def test_behind_proxy_opt_in(store_home):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     ensure_users()
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "gis.example.vn", "X-Forwarded-For": "203.0.113.5"}
@@ -182,8 +181,8 @@ def test_behind_proxy_opt_in(store_home):
 # --- 6. a confirmed version cannot be replaced -------------------------------------------------------
 
 def _versions_db(tmp_path):
-    from geo_app import workflow
-    from geo_app.sqlite_tx import transaction
+    from geo_app.io.sqlite import transaction
+    from geo_app.production import workflow
 
     path = tmp_path / "wf.sqlite3"
     with transaction(path, workflow.SCHEMA) as con:
@@ -194,8 +193,8 @@ def _versions_db(tmp_path):
 
 
 def test_confirmed_version_cannot_be_replaced_at_sql_level(tmp_path):
-    from geo_app import workflow
-    from geo_app.sqlite_tx import transaction
+    from geo_app.io.sqlite import transaction
+    from geo_app.production import workflow
 
     path = _versions_db(tmp_path)
     replace = ("INSERT OR REPLACE INTO versions (product_id, version, status, area_json, created_by, created_at, "
@@ -236,8 +235,8 @@ def _upload(client, token, name="area.geojson", content=None, **fields):
 
 
 def test_refused_upload_is_not_stored(store_home, tmp_path):
-    from geo_app import workflow
-    from geo_app.web import create_app
+    from geo_app.production import workflow
+    from geo_app.serve.web import create_app
 
     with isolated_home(store_home, tmp_path / "home") as home:
         app = create_app({"TESTING": True, "SECRET_KEY": "t"})
@@ -269,7 +268,7 @@ def test_refused_upload_is_not_stored(store_home, tmp_path):
 
 
 def test_upload_errors_name_the_users_file_not_the_server(store_home, tmp_path):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     with isolated_home(store_home, tmp_path / "home") as home:
         app = create_app({"TESTING": True, "SECRET_KEY": "t"})
@@ -286,7 +285,7 @@ def test_upload_errors_name_the_users_file_not_the_server(store_home, tmp_path):
 
 
 def test_zip_bomb_upload_refused(store_home, tmp_path):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -331,7 +330,7 @@ def test_api_errors_html_only_when_preferred(client):
 @pytest.mark.parametrize("url", ["/ogcapi/collections", "/ogcapi", "/data/province.geojson?zoom=8", "/api/search?q=pha"])
 @pytest.mark.parametrize("accept", [None, "*/*", BROWSER["Accept"]])
 def test_api_without_anonymous_access_is_401(store_home, url, accept):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     closed = create_app({"TESTING": True, "SECRET_KEY": "t", "ANONYMOUS_ACCESS": "none"}).test_client()
     resp = closed.get(url, headers={"Accept": accept} if accept else {})
@@ -376,7 +375,7 @@ def test_bbox_out_of_range_or_reversed_is_400(client, bbox):
 # --- 12. Vietnamese first ----------------------------------------------------------------------------
 
 def test_messages_vietnamese_first(client, store_home):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     page = client.get("/no-such-page").get_data(as_text=True)
     assert "Không tìm thấy" in page and page.index("Không tìm thấy") < page.index("Not found")
@@ -402,7 +401,7 @@ def test_messages_vietnamese_first(client, store_home):
 # --- 13 and 14. confirmed versions; the same 404 for drafts and missing versions ---------------------
 
 def test_confirmed_version_hides_the_draft_finding():
-    from geo_app import workflow
+    from geo_app.production import workflow
 
     report = {"ok": True, "findings": [{"level": "warning", "code": "sliver", "message": "m"},
                                        {"level": "info", "code": "draft", "message": "Bản nháp, chưa được UBND tỉnh xác nhận."}]}
@@ -415,7 +414,7 @@ def test_confirmed_version_hides_the_draft_finding():
 
 
 def test_dossier_404_does_not_tell_drafts_from_missing_versions(store_home, tmp_path):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     with isolated_home(store_home, tmp_path / "home"):
         app = create_app({"TESTING": True, "SECRET_KEY": "t"})

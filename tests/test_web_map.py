@@ -44,7 +44,7 @@ def test_legend_uses_catalogue_styles(client):
 
 
 def test_offline_mode_loads_no_external_tiles(store_home):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "OFFLINE_MAP": True})
     resp = app.test_client().get("/")
@@ -124,7 +124,7 @@ def test_search_without_diacritics(client):
 
 
 def test_search_core_is_framework_free(store_home):
-    from geo_app.search import search
+    from geo_app.serve.search import search
 
     hits = search("Din Chin")
     assert hits[0].name == "Xã Dìn Chin" and hits[0].new_commune == "Xã Pha Long"
@@ -146,7 +146,7 @@ def test_every_ui_string_has_an_english_translation():
     from babel.messages.extract import extract_from_dir
     from babel.messages.pofile import read_po
 
-    import geo_app.web as web
+    import geo_app.serve.web as web
 
     root = Path(web.__file__).parent
     po = read_po((root / "translations/en/LC_MESSAGES/messages.po").open("rb"))
@@ -192,7 +192,7 @@ def test_static_assets_gzip_etag_and_long_cache_for_versioned_urls(client):
 
 
 def test_static_assets_compressed_once(client):
-    from geo_app.web import assets
+    from geo_app.serve.web import assets
 
     url = re.search(r'src="(/static/map.js[^"]*)"', client.get("/").get_data(as_text=True)).group(1)
     client.get(url, headers={"Accept-Encoding": "gzip"})

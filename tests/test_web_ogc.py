@@ -2,7 +2,6 @@ import io
 import json
 
 import pytest
-
 from test_web_support import live_server
 
 
@@ -108,7 +107,7 @@ def test_gdal_oapif_opens_every_public_layer(store_home):
     """GDAL's OGC API – Features driver, against the app under waitress."""
     import pyogrio
 
-    from geo_app import ogcapi
+    from geo_app.serve import ogcapi
 
     with live_server(store_home) as base:
         url = f"OAPIF:{base}/ogcapi"

@@ -16,7 +16,7 @@ ROLE_USERS = {"viewer": "u-viewer", "officer": "u-officer", "approver": "u-appro
 
 def ensure_users() -> dict[str, str]:
     """One account per role in the session's store (idempotent)."""
-    from geo_app import accounts
+    from geo_app.serve import accounts
 
     existing = {u.name for u in accounts.list_users()}
     for role, name in ROLE_USERS.items():
@@ -50,7 +50,7 @@ def free_port() -> int:
 SERVER_CODE = """
 import sys
 from waitress import serve
-from geo_app.web import create_app
+from geo_app.serve.web import create_app
 app = create_app({"SECRET_KEY": "live-test", "LOGIN_RATE_LIMIT": "1000 per minute", "OFFLINE_MAP": True})
 serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 """
@@ -73,7 +73,7 @@ def live_server(home):
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
                     out = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
-                    raise RuntimeError(f"the live server did not start: {out}")
+                    raise RuntimeError(f"the live server did not start: {out}") from None
                 time.sleep(0.2)
         yield base
     finally:

@@ -1,13 +1,12 @@
 """The user's own water layers on the map (issue 5 item 2, issue 4 item 1): listed only when the user
 store holds them, shown to logged-in users, to anonymous visitors only with ANONYMOUS_ACCESS=map+user,
-served per view through /data like every layer. Data: SYNTHETIC (geo_app.water_sources.synthetic)."""
+served per view through /data like every layer. Data: SYNTHETIC (geo_app.water.sources.synthetic)."""
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-
 from test_web_support import isolated_home, login
 
 WATER = ["water-sources", "water-protection-zones", "karst-units", "water-balance"]
@@ -20,8 +19,8 @@ def _config(client) -> dict:
 
 def _write_water_layers(tmp_path, names=None) -> dict:
     from geo_app import layers
-    from geo_app import water_sources as ws
-    from geo_app.water_sources import synthetic
+    from geo_app.water import sources as ws
+    from geo_app.water.sources import synthetic
 
     communes = layers.read("communes")
     kwargs = {"names": names} if names else {}
@@ -40,7 +39,7 @@ def water_home(store_home, tmp_path_factory):
 
 
 def _app(**config):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     return create_app({"TESTING": True, "SECRET_KEY": "t", **config})
 
@@ -63,7 +62,7 @@ def test_water_layers_listed_for_logged_in_users_with_legend(water_home):
     assert set(WATER) <= set(layers)
     order = list(layers)
     assert order.index("communes") < order.index("water-balance") < order.index("water-sources")
-    from geo_app import layers as catalogue
+    from geo_app.store import catalogue
 
     for layer_id in WATER:
         assert layers[layer_id]["url"] == f"/data/{layer_id}.geojson"

@@ -5,7 +5,6 @@ import re
 import sqlite3
 
 import pytest
-
 from test_web_support import csrf_token, ensure_users, login
 
 PRODUCT = "rau-an-toan-bao-thang"
@@ -36,7 +35,7 @@ def as_role(app):
 def test_role_matrix_refuses_state_changes(as_role, route, role):
     """Every state-changing route, for every role not allowed (allowed ones: the workflow test)."""
     client = as_role(role)
-    from geo_app import workflow
+    from geo_app.production import workflow
 
     before = workflow.history(PRODUCT)
     resp = client.post(route, data={"csrf_token": csrf_token(client, "/"), "comment": "x", "communes_2025": "08170"},
@@ -73,7 +72,7 @@ def _commune_code(name):
 
 
 def test_workflow_draft_submit_return_confirm_download(as_role):
-    from geo_app import workflow
+    from geo_app.production import workflow
 
     officer, approver, viewer = as_role("officer"), as_role("approver"), as_role("viewer")
     token = csrf_token(officer, "/")
@@ -150,7 +149,7 @@ def test_workflow_draft_submit_return_confirm_download(as_role):
     ],
 )
 def test_bad_draft_input_is_4xx_naming_the_field(as_role, data, field):
-    from geo_app import workflow
+    from geo_app.production import workflow
 
     client = as_role("officer")
     before = workflow.history("bo-vang-muong-khuong")
@@ -171,7 +170,7 @@ def test_bad_routes(as_role):
 
 
 def test_oversized_upload_refused_before_reading(store_home):
-    from geo_app.web import create_app
+    from geo_app.serve.web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "MAX_CONTENT_LENGTH": 1024})
     client = app.test_client()
@@ -208,7 +207,7 @@ def test_seeded_drafts_once_per_product_under_concurrency(store_home, tmp_path):
 
     from test_web_support import isolated_home
 
-    from geo_app import workflow
+    from geo_app.production import workflow
 
     with isolated_home(store_home, tmp_path / "home"):
         barrier, errors = threading.Barrier(4), []
@@ -247,8 +246,8 @@ def test_seeded_drafts_once_per_product_under_concurrency(store_home, tmp_path):
 def test_seeded_draft_pages(store_home, tmp_path):
     from test_web_support import isolated_home
 
-    from geo_app import workflow
-    from geo_app.web import create_app
+    from geo_app.production import workflow
+    from geo_app.serve.web import create_app
 
     with isolated_home(store_home, tmp_path / "home"):
         app = create_app({"TESTING": True, "SECRET_KEY": "t"})

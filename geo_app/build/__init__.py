@@ -10,18 +10,20 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .. import STORE_CRS, __version__
-from ..config import Settings, settings as current_settings
-from ..sources import fetch, fingerprint as source_fingerprint, registry
-from ..store import read_meta, writing
-from ..production_area import AdminLayers, production_areas_frame
-from ..products import load_products
-from . import admin, context
+from geo_app import STORE_CRS, __version__
+from geo_app.build import admin, context
+from geo_app.production.area import AdminLayers, production_areas_frame
+from geo_app.production.products import load_products
+from geo_app.settings import Settings
+from geo_app.settings import settings as current_settings
+from geo_app.store.layer_store import read_meta, writing
+from geo_app.store.sources import fetch, registry
+from geo_app.store.sources import fingerprint as source_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,12 @@ def _definitions_digest(cfg: Settings) -> str:
     # the code that turns sources into layers: a change to it rebuilds the store
     package = Path(__file__).parent.parent
     code = sorted(Path(__file__).parent.glob("*.py")) + [
-        package / name for name in ("production_area.py", "products.py", "names.py", "legal_basis.py", "store.py")
+        package / name
+        for name in ("production/area.py", "production/products.py", "admin/names.py", "admin/legal_basis.py",
+                     "store/layer_store.py")
     ]
     for path in code:
-        digest.update(path.name.encode())
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -159,7 +163,7 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
             {
                 "fingerprint": fp,
                 "software_version": __version__,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "crs": STORE_CRS,
                 "sources": source_fingerprint(list(registry(cfg)), cfg),
                 "layers": {k: int(len(v)) for k, v in layers.items()},

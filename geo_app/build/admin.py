@@ -16,8 +16,10 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
-from .. import STORE_CRS, legal_basis
-from ..names import normalise_unit_name, split_name_list
+from geo_app import STORE_CRS
+from geo_app.admin import legal_basis
+from geo_app.admin.names import normalise_unit_name, split_name_list
+from geo_app.errors import SourceDataError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ LEGAL_BASIS_PROVINCE = legal_basis.PROVINCE_2025
 LEGAL_BASIS_FORMER = legal_basis.FORMER_UNITS
 
 
-class BuildCheckError(RuntimeError):
+class BuildCheckError(SourceDataError):
     """A source failed a check the layers rely on; the message names the unit and the check."""
 
 

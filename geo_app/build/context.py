@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import py7zr
 
-from .. import STORE_CRS
+from geo_app import STORE_CRS
 
 
 def read_rivers(archive: Path, province: gpd.GeoDataFrame, margin_m: float = 5000) -> gpd.GeoDataFrame:

@@ -17,10 +17,28 @@ WKT or a PROJ string; anything else is an :class:`ImportFailed` listing the acce
 It only reads; a file it cannot read raises :class:`ImportFailed` with one message naming the file,
 the problem and what to do.
 """
-from .core import FORMATS, POINT, POLYGON, GeometryRepair, ImportResult, read_features
-from .crs import CRS_NAMES, LAO_CAI_BBOX_WGS84, VN2000_6DEG, CrsDecision, CrsInvalid, decide_crs, parse_crs
-from .encodings import CP1258, TCVN3, UTF8, VNI, decode_tcvn3, decode_vni, encode_cp1258, encode_tcvn3, encode_vni
-from .errors import ImportFailed
+from geo_app.importers.core import FORMATS, POINT, POLYGON, GeometryRepair, ImportResult, read_features
+from geo_app.importers.crs import (
+    CRS_NAMES,
+    LAO_CAI_BBOX_WGS84,
+    VN2000_6DEG,
+    CrsDecision,
+    CrsInvalid,
+    decide_crs,
+    parse_crs,
+)
+from geo_app.importers.encodings import (
+    CP1258,
+    TCVN3,
+    UTF8,
+    VNI,
+    decode_tcvn3,
+    decode_vni,
+    encode_cp1258,
+    encode_tcvn3,
+    encode_vni,
+)
+from geo_app.importers.errors import ImportFailed
 
 __all__ = [
     "read_features", "ImportResult", "GeometryRepair", "ImportFailed", "FORMATS", "POINT", "POLYGON",

@@ -21,12 +21,12 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import Point, Polygon
 
-from .. import STORE_CRS
-from . import encodings as enc
-from . import tables as tb
-from .crs import ACCEPTED_CRS_EN, ACCEPTED_CRS_VI, CrsInvalid, CrsUndetermined, decide_crs, parse_crs
-from .errors import ImportFailed
-from .text import count_en, msg, num_en, num_vi
+from geo_app import STORE_CRS
+from geo_app.importers import encodings as enc
+from geo_app.importers import tables as tb
+from geo_app.importers.crs import ACCEPTED_CRS_EN, ACCEPTED_CRS_VI, CrsInvalid, CrsUndetermined, decide_crs, parse_crs
+from geo_app.importers.errors import ImportFailed
+from geo_app.importers.text import count_en, msg, num_en, num_vi
 
 log = logging.getLogger(__name__)
 

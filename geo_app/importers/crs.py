@@ -24,8 +24,9 @@ from pyproj.crs.coordinate_operation import TransverseMercatorConversion
 from pyproj.crs.coordinate_system import Cartesian2DCS
 from shapely.geometry import box
 
-from .. import STORE_CRS
-from .text import num_vi
+from geo_app import STORE_CRS
+from geo_app.errors import InputError
+from geo_app.importers.text import num_vi
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ INSIDE_ENOUGH = 0.5
 SAME_SHARE = 0.02
 
 
-class CrsUndetermined(ValueError):
+class CrsUndetermined(InputError):
     """No hypothesis puts the coordinates in or near the province.
 
     ``vi`` / ``en``: the coordinate ranges, written for each language."""
@@ -74,7 +75,7 @@ class CrsUndetermined(ValueError):
         super().__init__(en)
 
 
-class CrsInvalid(ValueError):
+class CrsInvalid(InputError):
     """A ``crs=`` the caller gave that names no usable horizontal CRS."""
 
     def __init__(self, given, detail: str, readable: bool = False):
@@ -216,7 +217,7 @@ def transformer_to_store(crs: CRS) -> Transformer:
 def province_region() -> tuple[shapely.Geometry, str]:
     """The province in EPSG:9208, buffered by the edge tolerance, and where it came from."""
     try:
-        from ..config import settings
+        from geo_app.settings import settings
 
         path = settings().store_path
         stamp = path.stat().st_mtime_ns if path.exists() else None
@@ -229,7 +230,7 @@ def province_region() -> tuple[shapely.Geometry, str]:
 
 @lru_cache(maxsize=4)
 def _province_from_store(path: str, stamp: int) -> shapely.Geometry:
-    from .. import layers
+    from geo_app import layers
 
     province = layers.read("province")
     geom = shapely.union_all(province.geometry.values).buffer(EDGE_TOLERANCE_M)

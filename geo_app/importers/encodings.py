@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 UTF8, CP1258, TCVN3, VNI = "UTF-8", "CP1258", "TCVN3", "VNI"
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geo_app.errors import InputError
 
-class ImportFailed(ValueError):
+
+class ImportFailed(InputError):
     """A file that cannot be imported: names the file, the problem and what to do, in Vietnamese and English.
 
     The importers only read, so when this is raised nothing stored has changed.

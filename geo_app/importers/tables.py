@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from ..names import fold
+from geo_app.admin.names import fold
 
 X, Y, EASTING, NORTHING, LON, LAT, ORDER, GROUP = "x", "y", "easting", "northing", "lon", "lat", "order", "group"
 

@@ -1,0 +1,288 @@
+"""``make_dossier``: the map sheet, its annex and the data files of one product, as one package.
+
+The package is written in a temporary folder beside ``out_dir`` and moved into place with a
+rename, so a failure leaves nothing half-written. Every byte depends only on the inputs (product
+definition and its files, the layer store, the parameters and the software versions): no clock,
+no random, no hash-ordered iteration.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import pandas as pd
+import pyogrio
+import shapely
+
+from geo_app import STORE_CRS, __version__, layers
+from geo_app.errors import InputError
+from geo_app.production.area import AdminLayers, resolve
+from geo_app.production.dossier import exports, layout
+from geo_app.production.dossier.points import boundary_points
+from geo_app.production.products import Product, get_product
+from geo_app.production.validation import check
+from geo_app.settings import settings
+from geo_app.store.layer_store import read_meta
+from geo_app.store.sources import registry, sha256_of
+
+DEFAULT_AGENCY = "Sở Khoa học và Công nghệ tỉnh Lào Cai"
+DEFAULT_GOVERNING = "Ủy ban nhân dân tỉnh Lào Cai"
+#: Layers the dossier reads; the manifest records the hashes of their sources.
+LAYERS_USED = ("communes", "former-communes", "former-districts", "province", "rivers")
+
+SHEET = "sheet.pdf"
+MANIFEST = "manifest.json"
+GPKG = "production-area.gpkg"
+SHP_ZIP = "production-area-shp.zip"
+KML = "production-area.kml"
+GEOJSON = "production-area.geojson"
+POINTS_CSV = "boundary-points.csv"
+COMMUNES_CSV = "communes.csv"
+#: Files whose hashes make the package hash printed on the sheet (the sheet cannot hash itself).
+DATA_FILES = (GPKG, SHP_ZIP, KML, GEOJSON, POINTS_CSV, COMMUNES_CSV)
+
+
+class DossierError(InputError):
+    """The dossier cannot be made; the message says why and what is missing."""
+
+
+@dataclass
+class DossierResult:
+    out_dir: Path
+    dossier_id: str
+    product_id: str
+    paper: str
+    scale: int
+    package_hash: str
+    files: dict[str, str]  # name → sha256, every file but the manifest
+    manifest: dict
+    area_ha: float
+    perimeter_m: float
+
+    @property
+    def sheet(self) -> Path:
+        return self.out_dir / SHEET
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _product_hashes(product: Product) -> dict:
+    if product.path is not None:
+        definition = sha256_of(product.path)
+    else:  # built in code, not from a file: hash its fields in a fixed order
+        definition = _sha256_bytes(json.dumps(product.__dict__, sort_keys=True, default=str).encode())
+    files = {}
+    for path in (*product.area.files, product.area.former_commune_boundaries):
+        if path is not None:
+            files[Path(path).name] = sha256_of(Path(path))
+    return {"definition_sha256": definition, "files": dict(sorted(files.items()))}
+
+
+def _used_sources(meta: dict) -> dict:
+    ids = sorted({s for layer_id in LAYERS_USED for s in layers.info(layer_id).sources})
+    stored = meta.get("sources", {})
+    return {sid: stored.get(sid) for sid in ids}
+
+
+def _source_credits() -> list[str]:
+    reg = registry()
+    seen, credits = set(), []
+    for layer_id in ("communes", "former-districts", "rivers"):
+        for sid in layers.info(layer_id).sources:
+            text = reg[sid].attribution
+            if text not in seen:
+                seen.add(text)
+                credits.append(text)
+    return credits
+
+
+@contextmanager
+def _staging(out_dir: Path):
+    """A temporary folder beside ``out_dir``; on success it replaces ``out_dir`` by renames."""
+    out_dir = out_dir.resolve()
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MANIFEST).exists():
+        raise DossierError(
+            f"{out_dir} đã có tệp khác, không phải hồ sơ cũ; chọn thư mục trống. / "
+            f"{out_dir} holds other files and is not a previous dossier: choose an empty or new folder."
+        )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        yield tmp
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.rmdir(old)
+            os.rename(out_dir, old)
+        # mkdtemp makes the folder private (0700); a dossier is for sharing, so apply the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        os.rename(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_dossier(
+    product: str | Product,
+    out_dir: str | os.PathLike,
+    paper: str = "A3",
+    scale: int | None = None,
+    date: str | dt.date | None = None,
+    agency: str = DEFAULT_AGENCY,
+    governing: str = DEFAULT_GOVERNING,
+    admin: AdminLayers | None = None,
+) -> DossierResult:
+    """Make the dossier of ``product`` in ``out_dir`` (created or replaced as a whole).
+
+    ``scale`` is a denominator (50000 for 1:50 000); by default the largest of the standard series
+    at which the area fits the paper's map frame. ``date`` defaults to the day the layer store was
+    built, so the same store gives the same sheet.
+    """
+    product = get_product(product) if isinstance(product, str) else product
+    sheet_paper = layout.paper(paper)
+    admin = admin or AdminLayers.from_store()
+    resolved = resolve(product, admin)
+    if not resolved.is_complete:
+        missing = "\n".join(f"  - {p.unresolved}" for p in resolved.unresolved) or "  - (không có hình học / no geometry)"
+        raise DossierError(
+            f"Không lập được hồ sơ '{product.id}': khu vực sản xuất chưa xác định đầy đủ. / Cannot make the dossier of "
+            f"'{product.id}': its production area is incomplete.\n{missing}\n"
+            "Bổ sung ranh giới xã cũ (area.former_commune_boundaries) hoặc định nghĩa lại khu vực. / Supply the "
+            "former-commune boundaries (area.former_commune_boundaries) or redefine the area."
+        )
+    # Errors of the check (invalid geometry, land outside the province) block the dossier; overlap
+    # with other products is only a warning, so other products need not be resolved here.
+    report = check(product, admin, others={}, resolved=resolved)
+    if not report.ok:
+        errors = "\n".join(f"  - {f.message}" for f in report.findings if f.level == "error")
+        raise DossierError(
+            f"Không lập được hồ sơ '{product.id}': kiểm tra có lỗi. / Cannot make the dossier of '{product.id}': "
+            f"the check found errors (run `geo-app check {product.id}`).\n{errors}"
+        )
+    geometry = resolved.geometry
+    bounds = geometry.bounds
+    chosen = "auto" if scale is None else "given"
+    scale = layout.choose_scale(bounds, sheet_paper) if scale is None else int(scale)
+    layout.check_scale(scale, bounds, sheet_paper)
+    extent = layout.map_extent(bounds, sheet_paper, scale)
+
+    cfg = settings()
+    meta = read_meta(cfg.store_path)
+    if date is None:
+        date = str(meta.get("built_at", "2000-01-01"))[:10]
+    date_iso = date.isoformat() if isinstance(date, dt.date) else str(date)
+    dt.date.fromisoformat(date_iso)  # a malformed date fails here, before anything is written
+    y, m, d = date_iso.split("-")
+    date_vi = f"{d}/{m}/{y}"
+
+    hashes = _product_hashes(product)
+    sources = _used_sources(meta)
+    versions = {"geo_app": __version__, "matplotlib": matplotlib.__version__, "gdal": pyogrio.__gdal_version_string__,
+                "shapely": shapely.__version__}
+    parameters = {
+        "paper": sheet_paper.name, "scale": scale, "scale_choice": chosen, "date": date_iso,
+        "agency": agency, "governing": governing,
+    }
+    inputs = {"product_id": product.id, "product": hashes, "store_fingerprint": meta.get("fingerprint"),
+              "sources": sources, "parameters": parameters, "software": versions}
+    inputs_hash = _sha256_bytes(json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode())
+    dossier_id = f"HS-{product.id}-{inputs_hash[:8]}"
+
+    bp = boundary_points(geometry, scale)
+    area_ha, perimeter_m = resolved.area_ha, resolved.perimeter_m
+
+    with _staging(Path(out_dir)) as tmp:
+        work = Path(tempfile.mkdtemp(prefix="work-", dir=tmp))
+        _write_data(tmp, work, product, geometry, bp, resolved.former_rows, dossier_id, date_iso, area_ha, perimeter_m)
+        shutil.rmtree(work)
+        file_hashes = {name: sha256_of(tmp / name) for name in DATA_FILES}
+        package_hash = _sha256_bytes("".join(f"{file_hashes[n]}  {n}\n" for n in DATA_FILES).encode())
+
+        from geo_app.production.dossier.annex import render_annex
+        from geo_app.production.dossier.pdf import write_pdf
+        from geo_app.production.dossier.sheet import SheetData, render_sheet
+
+        sheet_data = SheetData(
+            product=product, geometry=geometry, paper=sheet_paper, scale=scale, extent=extent,
+            communes=admin.communes, former_districts=admin.former_districts, province=layers.read("province"),
+            rivers=layers.read("rivers"), points=bp, area_ha=area_ha, perimeter_m=perimeter_m, date_vi=date_vi,
+            agency=agency, governing=governing, dossier_id=dossier_id, package_hash=package_hash,
+            sources=_source_credits(), is_draft=product.status == "draft",
+        )
+        write_pdf(tmp / SHEET, sheet_data, render_sheet, render_annex, resolved.former_rows, date_iso)
+        file_hashes[SHEET] = sha256_of(tmp / SHEET)
+
+        manifest = {
+            "format": "geo-app-dossier/1",
+            "dossier_id": dossier_id,
+            "product": {"id": product.id, "name": product.name, "status": product.status, "mark_kind": product.mark_kind,
+                        **hashes},
+            "parameters": {
+                **parameters,
+                "crs": STORE_CRS,
+                "map_extent_m": list(extent),
+                "map_frame_mm": [sheet_paper.frame_x0, sheet_paper.frame_y0, sheet_paper.frame_w, sheet_paper.frame_h],
+                "paper_mm": [sheet_paper.width_mm, sheet_paper.height_mm],
+                "grid_interval_m": layout.grid_interval_m(scale),
+                "graticule_minutes": layout.graticule_minutes(scale),
+                "boundary_point_tolerance_m": bp.tolerance_m,
+            },
+            "area": {"area_ha": round(area_ha, 4), "perimeter_m": round(perimeter_m, 2),
+                     "boundary_points": int(len(bp.table)), "crs": STORE_CRS},
+            "sources": sources,
+            "store": {"fingerprint": meta.get("fingerprint"), "built_at": meta.get("built_at")},
+            "software": versions,
+            "software_version": __version__,
+            "inputs_sha256": inputs_hash,
+            "package_sha256": package_hash,
+            "package_sha256_covers": list(DATA_FILES),
+            "files": dict(sorted(file_hashes.items())),
+        }
+        (tmp / MANIFEST).write_bytes(
+            (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        )
+    return DossierResult(Path(out_dir).resolve(), dossier_id, product.id, sheet_paper.name, scale, package_hash,
+                         dict(sorted(file_hashes.items())), manifest, area_ha, perimeter_m)
+
+
+def _write_data(tmp: Path, work: Path, product: Product, geometry, bp, former_rows: pd.DataFrame, dossier_id: str,
+                date_iso: str, area_ha: float, perimeter_m: float) -> None:
+    attrs = {
+        "Name": [product.name["vi"]],
+        "Description": [f"{product.name['en']} · {dossier_id} · {product.status}"],
+        "product_id": [product.id],
+        "name_en": [product.name["en"]],
+        "mark_kind": [product.mark_kind],
+        "status": [product.status],
+        "area_ha": [round(area_ha, 4)],
+        "perim_m": [round(perimeter_m, 2)],
+        "dossier_id": [dossier_id],
+        "date": [date_iso],
+    }
+    area = gpd.GeoDataFrame(attrs, geometry=[geometry], crs=STORE_CRS)
+    pts = bp.table
+    points = gpd.GeoDataFrame(pts.copy(), geometry=gpd.points_from_xy(pts["y_east"], pts["x_north"]), crs=STORE_CRS)
+    wgs = exports.to_wgs84(points)
+    exports.write_gpkg(tmp / GPKG, area, points, date_iso)
+    exports.write_shapefile_zip(tmp / SHP_ZIP, area.drop(columns=["Description"]), "production-area", date_iso, work)
+    area_wgs84 = exports.to_wgs84(area)
+    exports.write_kml(tmp / KML, area_wgs84)
+    exports.write_geojson(tmp / GEOJSON, area_wgs84)
+    csv_points = pts.assign(lon_wgs84=wgs.geometry.x.round(7), lat_wgs84=wgs.geometry.y.round(7))
+    exports.write_csv(tmp / POINTS_CSV, csv_points)
+    exports.write_csv(tmp / COMMUNES_CSV, former_rows)

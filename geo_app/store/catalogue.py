@@ -1,0 +1,138 @@
+"""The layer catalogue: what layers exist (``layers/*.yaml``) and how to read them.
+
+This is the API notebooks and the rest of the code use::
+
+    import geo_app.layers
+    geo_app.layers.list()                               # catalogue entries
+    communes = geo_app.layers.read("communes")          # GeoDataFrame in EPSG:9208
+    geo_app.layers.read("communes", crs="EPSG:4326", bbox=(103.8, 22.3, 104.0, 22.5))
+"""
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import yaml
+from pyproj import Transformer
+
+from geo_app import STORE_CRS
+from geo_app.settings import settings
+from geo_app.store.layer_store import StoreError, count_features, read_layer, table_name
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    id: str
+    title: dict
+    description: dict
+    sources: tuple[str, ...]
+    geometry: str | None
+    fields: dict = field(default_factory=dict)
+    style: dict = field(default_factory=dict)
+    legend: dict = field(default_factory=dict)
+    label_field: str | None = None
+    #: "main": the built store; "user": the user's own layers (geo_app.water.sources.user_store)
+    store: str = "main"
+    #: False for layers that hold drafts: they are served only through the workflow, to officers
+    #: and approvers, never to anonymous visitors or GIS clients.
+    public: bool = True
+
+    @property
+    def is_spatial(self) -> bool:
+        return self.geometry is not None
+
+
+@lru_cache(maxsize=4)
+def _catalogue(definitions: Path) -> dict[str, LayerInfo]:
+    entries = {}
+    for path in sorted(definitions.glob("*.yaml")):
+        if path.name == "sources.yaml":
+            continue
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        entries[raw["id"]] = LayerInfo(
+            id=raw["id"],
+            title=raw["title"],
+            description=raw.get("description", {}),
+            sources=tuple(raw.get("sources", [])),
+            geometry=raw.get("geometry"),
+            fields=raw.get("fields", {}),
+            style=raw.get("style", {}),
+            legend=raw.get("legend", {}),
+            label_field=raw.get("label_field"),
+            store=raw.get("store", "main"),
+            public=bool(raw.get("public", True)),
+        )
+    return entries
+
+
+def catalogue() -> dict[str, LayerInfo]:
+    return _catalogue(settings().definitions)
+
+
+def list() -> builtins.list[LayerInfo]:  # noqa: A001 - the public name the issue asks for
+    """Every layer in the catalogue, in a stable order."""
+    return builtins.list(catalogue().values())
+
+
+def info(layer_id: str) -> LayerInfo:
+    try:
+        return catalogue()[layer_id]
+    except KeyError:
+        known = ", ".join(catalogue())
+        raise KeyError(f"Không có lớp '{layer_id}'. / No layer '{layer_id}'; known layers: {known}") from None
+
+
+def read(layer_id: str, crs: str | None = None, bbox: tuple[float, float, float, float] | None = None):
+    """Read a layer from the store as a GeoDataFrame (a DataFrame for table layers).
+
+    ``bbox`` is (minx, miny, maxx, maxy) in ``crs`` (EPSG:9208 when ``crs`` is None); the result is
+    in ``crs`` as well. Areas and lengths should be taken before reprojecting to degrees.
+    """
+    layer = info(layer_id)
+    store_bbox = None
+    if bbox is not None:
+        if not layer.is_spatial:
+            raise ValueError(f"layer '{layer_id}' is a table without geometry; it takes no bbox")
+        store_bbox = bbox_to_store(bbox, crs) if crs else tuple(bbox)
+    path = _store_path(layer)
+    if layer.store == "user" and not path.exists():
+        raise StoreError(
+            f"Chưa có lớp '{layer_id}': dữ liệu này do người dùng nhập. / No '{layer_id}' yet: it holds the "
+            f"user's own data; import it first (e.g. `geo-app water-sources import FILE`)."
+        )
+    frame = read_layer(path, layer_id, bbox=store_bbox)
+    if not layer.is_spatial:
+        return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    if crs:
+        frame = frame.to_crs(crs)
+    return frame
+
+
+def feature_count(layer_id: str) -> int:
+    """Features in a layer; 0 for a user layer nothing has been imported into yet."""
+    layer = info(layer_id)
+    path = _store_path(layer)
+    if layer.store == "user" and (not path.exists() or table_name(layer_id) not in {n for n, _ in pyogrio.list_layers(path)}):
+        return 0
+    return count_features(path, layer_id)
+
+
+def store_path(layer_id: str) -> Path:
+    """The GeoPackage a layer is read from (the built store, or the user store for user layers)."""
+    return _store_path(info(layer_id))
+
+
+def _store_path(layer: LayerInfo) -> Path:
+    if layer.store == "user":
+        return settings().user_store_path
+    return settings().store_path
+
+
+def bbox_to_store(bbox, crs: str) -> tuple[float, float, float, float]:
+    """A (minx, miny, maxx, maxy) box given in ``crs`` as the box that covers it in EPSG:9208."""
+    transformer = Transformer.from_crs(crs, STORE_CRS, always_xy=True)
+    return tuple(transformer.transform_bounds(*bbox, densify_pts=21))

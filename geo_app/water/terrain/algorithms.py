@@ -1,0 +1,623 @@
+"""Terrain algorithms on a regular grid in a projected CRS (metres).
+
+Memory model (why a 20 000 × 20 000 DEM fits): rasters are held as float32 (elevation, slope, TWI),
+uint32 (flow accumulation in cells) or uint8 (D8 codes, flags); no full-raster float64 array is ever
+made, and no operation needs 8 bytes per cell at once.
+
+- Local operations run block by block (``geo_app.water.terrain.blocks``: 512² windows, a 1-cell halo for
+  slope's 3 × 3 neighbourhood, a halo of the window's half-size for the densities) from arrays or
+  tiled scratch GeoTIFFs into arrays or tiled scratch GeoTIFFs: :func:`slope_blocks`,
+  :func:`twi_blocks`, :func:`drainage_density_blocks` (streams and stream lengths per block),
+  :func:`line_density_blocks`. Working memory: a few blocks (~1 MB each), whatever the grid; the
+  values equal the whole-array functions' (the densities up to float32 rounding of moving sums).
+- The global algorithms need the whole grid because a cell's result depends on cells arbitrarily far
+  away; each keeps ≤ 4 bytes per cell per array:
+  ``fill_depressions``: in place on the float32 DEM with ``inplace=True`` (else a float32 copy) +
+  a uint8 "closed" flag + the priority-flood front (heap and FIFO from the perimeter, doubled only
+  while the front grows): 1 byte per cell + the front beyond the DEM.
+  ``flow_direction_d8``: uint8 output, no temporaries: 1 byte per cell.
+  ``flow_accumulation``: uint32 output + uint8 in-degree: 5 bytes per cell.
+- ``TerrainAnalysis.run_to_files`` (what ``geo-app groundwater`` runs) chains them: slope to a
+  scratch GeoTIFF, fill in place on the DEM (``consume_dem``; else a 4 B copy, freed after D8),
+  D8 (1 B), accumulation (4 B + 1 B in-degree), TWI and drainage density block by block to scratch
+  GeoTIFFs, then D8 and accumulation freed. Peak: DEM 4 + valid mask 1 + D8 1 + accumulation 4 + in-degree 1
+  = 11 bytes per cell (the fill, 4 + 1 + 1 + front, is below it).
+
+Measured (``bench/bench_terrain.py --pipeline-only``, peak RSS of each step above the RSS with the
+libraries and the DEM loaded; 2 cores, 24 GB): at 8 000² (6.4·10⁷ cells, DEM 256 MB) the terrain
+steps peaked at +11.3 bytes per cell (model: 11) and the blockwise overlay + classes at +17.8 (mask 1 +
+index 4 + classes 1 = 6 B/cell, the rest GDAL's block cache of the scratch GeoTIFFs, then 5 % of RAM
+= ~1.2 GB by default). With the cache capped at 64 MB for the run (``blocks.scratch_env``), at
+4 000²: terrain steps +8.0 B/cell (was +11.4), overlay + classes +7.0 (was +18.0), same times.
+Extrapolated to 20 000² (4·10⁸ cells): DEM 1.6 GB + 11 B/cell (4.4 GB) + 64 MB cache + ~0.2 GB
+libraries ≈ 6.3 GB for the model before its outputs, against ~17 GB (42 B/cell) before the blockwise
+rewrite. The outputs (COGs from tiled staging files; per-commune areas block by block; class polygons
+one class at a time) are bounded except the polygons, whose memory follows the number of regions of
+a class (GDAL's polygoniser holds them all, ~600 B a region): see ``geo_app.water.groundwater.potential``.
+
+Kernels are compiled with numba (BSD) because priority-flood and the downstream walk are inherently
+sequential; vectorised numpy would need many full-size temporaries.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from geo_app.water.terrain.blocks import DEFAULT_BLOCK, Source, block_windows, sink_for, with_halo
+
+#: D8 codes as in ESRI / TauDEM-ESRI convention: E, SE, S, SW, W, NW, N, NE; 0 = no outflow.
+D8_CODES = np.array([1, 2, 4, 8, 16, 32, 64, 128], dtype=np.uint8)
+_DR = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
+_DC = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
+
+_JIT = dict(nopython=True, cache=True, nogil=True)
+
+
+def _as_float32(dem: np.ndarray) -> np.ndarray:
+    dem = np.asarray(dem)
+    if dem.ndim != 2:
+        raise ValueError(f"DEM phải là mảng 2 chiều / the DEM must be a 2-D array (got {dem.ndim}-D)")
+    return np.ascontiguousarray(dem, dtype=np.float32)
+
+
+def _cell_size(cellsize) -> tuple[float, float]:
+    if np.isscalar(cellsize):
+        dx = dy = float(cellsize)
+    else:
+        dx, dy = (abs(float(v)) for v in cellsize)
+    if not (dx > 0 and dy > 0 and math.isfinite(dx) and math.isfinite(dy)):
+        raise ValueError(f"Kích thước ô không hợp lệ / invalid cell size {cellsize!r}")
+    return dx, dy
+
+
+# ---------------------------------------------------------------------------------------------- slope
+
+@numba.jit(**_JIT)
+def _slope_kernel(z, dx, dy, out):
+    rows, cols = z.shape
+    w = np.empty((3, 3), dtype=np.float64)  # allocated once: per-cell allocation tripled the run time
+    for r in range(rows):
+        for c in range(cols):
+            zc = z[r, c]
+            if np.isnan(zc):
+                out[r, c] = np.nan
+                continue
+            if 0 < r < rows - 1 and 0 < c < cols - 1:
+                # Interior fast path; any NaN neighbour makes the result NaN and falls through.
+                gx = ((z[r - 1, c + 1] + 2 * z[r, c + 1] + z[r + 1, c + 1])
+                      - (z[r - 1, c - 1] + 2 * z[r, c - 1] + z[r + 1, c - 1])) / (8.0 * dx)
+                gy = ((z[r + 1, c - 1] + 2 * z[r + 1, c] + z[r + 1, c + 1])
+                      - (z[r - 1, c - 1] + 2 * z[r - 1, c] + z[r - 1, c + 1])) / (8.0 * dy)
+                if not np.isnan(gx) and not np.isnan(gy):
+                    out[r, c] = math.degrees(math.atan(math.sqrt(gx * gx + gy * gy)))
+                    continue
+            # 3x3 window; a missing neighbour (edge or nodata) is extrapolated linearly (see below).
+            for i in range(3):
+                for j in range(3):
+                    rr = r + i - 1
+                    cc = c + j - 1
+                    if 0 <= rr < rows and 0 <= cc < cols and not np.isnan(z[rr, cc]):
+                        w[i, j] = z[rr, cc]
+                    else:
+                        w[i, j] = np.nan
+            # Missing neighbours are extrapolated linearly (through the centre, or along their row
+            # or column), repeated so corners can use filled cells: still exact for a plane.
+            for _ in range(3):
+                for i in range(3):
+                    for j in range(3):
+                        if not np.isnan(w[i, j]):
+                            continue
+                        v = 2.0 * zc - w[2 - i, 2 - j]
+                        if np.isnan(v) and j != 1:
+                            v = 2.0 * w[i, 1] - w[i, 2 - j]
+                        if np.isnan(v) and i != 1:
+                            v = 2.0 * w[1, j] - w[2 - i, j]
+                        w[i, j] = v
+            for i in range(3):
+                for j in range(3):
+                    if np.isnan(w[i, j]):
+                        w[i, j] = zc
+            # Horn (1981): exact for any plane, the usual choice of GDAL/ArcGIS.
+            dzdx = ((w[0, 2] + 2 * w[1, 2] + w[2, 2]) - (w[0, 0] + 2 * w[1, 0] + w[2, 0])) / (8.0 * dx)
+            dzdy = ((w[2, 0] + 2 * w[2, 1] + w[2, 2]) - (w[0, 0] + 2 * w[0, 1] + w[0, 2])) / (8.0 * dy)
+            out[r, c] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
+
+
+def slope(dem: np.ndarray, cellsize) -> np.ndarray:
+    """Slope in degrees (Horn's method), float32; NaN where the DEM is NaN.
+
+    ``cellsize`` is the cell size in metres: a number or (dx, dy).
+    """
+    z = _as_float32(dem)
+    dx, dy = _cell_size(cellsize)
+    out = np.empty(z.shape, dtype=np.float32)
+    _slope_kernel(z, dx, dy, out)
+    return out
+
+
+def slope_blocks(dem, cellsize, out=None, block: int = DEFAULT_BLOCK):
+    """:func:`slope` block by block with a 1-cell halo: same values, working memory a few blocks.
+
+    ``dem`` is an array or a GeoTIFF path; ``out`` an array, a path (tiled GeoTIFF) or None (new
+    array). Returns the array or the path.
+    """
+    dx, dy = _cell_size(cellsize)
+    with Source(dem, np.float32) as src:
+        with sink_for(out, src.shape, np.float32, np.nan) as sink:
+            for win in block_windows(src.shape, block):
+                (R0, R1, C0, C1), inner = with_halo(win, src.shape, 1)
+                z = np.ascontiguousarray(src.read(R0, R1, C0, C1))
+                o = np.empty(z.shape, dtype=np.float32)
+                _slope_kernel(z, dx, dy, o)
+                sink.write(o[inner], win[0], win[2])
+            return sink.close()
+
+
+# ------------------------------------------------------------------------------------ fill (priority-flood)
+
+@numba.jit(**_JIT)
+def _next_up(buf, ibuf, v):
+    # float32 nextafter(v, +inf) through a bit view: numba has no float32 nextafter.
+    if v == 0.0:
+        return np.float32(1.401298464324817e-45)
+    buf[0] = v
+    if v > 0:
+        ibuf[0] = ibuf[0] + 1
+    else:
+        ibuf[0] = ibuf[0] - 1
+    return buf[0]
+
+
+@numba.jit(**_JIT)
+def _heap_push(keys, vals, size, key, val):
+    if size == keys.shape[0]:
+        nk = np.empty(keys.shape[0] * 2, dtype=keys.dtype)
+        nv = np.empty(vals.shape[0] * 2, dtype=vals.dtype)
+        nk[:size] = keys[:size]
+        nv[:size] = vals[:size]
+        keys = nk
+        vals = nv
+    i = size
+    keys[i] = key
+    vals[i] = val
+    # Ties are broken by cell index so the order (and the ε-gradient) is reproducible.
+    while i > 0:
+        p = (i - 1) >> 1
+        if keys[p] > keys[i] or (keys[p] == keys[i] and vals[p] > vals[i]):
+            keys[p], keys[i] = keys[i], keys[p]
+            vals[p], vals[i] = vals[i], vals[p]
+            i = p
+        else:
+            break
+    return keys, vals, size + 1
+
+
+@numba.jit(**_JIT)
+def _heap_pop(keys, vals, size):
+    top = vals[0]
+    size -= 1
+    keys[0] = keys[size]
+    vals[0] = vals[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        m = left
+        right = left + 1
+        if right < size and (keys[right] < keys[left] or (keys[right] == keys[left] and vals[right] < vals[left])):
+            m = right
+        if keys[m] < keys[i] or (keys[m] == keys[i] and vals[m] < vals[i]):
+            keys[m], keys[i] = keys[i], keys[m]
+            vals[m], vals[i] = vals[i], vals[m]
+            i = m
+        else:
+            break
+    return top, size
+
+
+@numba.jit(**_JIT)
+def _fill_kernel(z, epsilon):
+    rows, cols = z.shape
+    n = rows * cols
+    closed = np.zeros(n, dtype=np.uint8)
+    cap = max(1024, 2 * (rows + cols))
+    keys = np.empty(cap, dtype=np.float32)
+    vals = np.empty(cap, dtype=np.int64)
+    hsize = 0
+    pit = np.empty(cap, dtype=np.int64)
+    phead = 0
+    ptail = 0
+    pcount = 0
+    buf = np.empty(1, dtype=np.float32)
+    ibuf = buf.view(np.int32)
+    flat = z.reshape(n)
+    # Seeds: the grid border and every valid cell touching nodata (holes drain out, like an edge).
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            if np.isnan(flat[i]):
+                closed[i] = 1
+                continue
+            seed = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
+            if not seed:
+                for k in range(8):
+                    if np.isnan(flat[(r + _DR[k]) * cols + c + _DC[k]]):
+                        seed = True
+                        break
+            if seed:
+                closed[i] = 1
+                keys, vals, hsize = _heap_push(keys, vals, hsize, flat[i], i)
+    while hsize > 0 or pcount > 0:
+        if pcount > 0:
+            ci = pit[phead]
+            phead += 1
+            if phead == pit.shape[0]:
+                phead = 0
+            pcount -= 1
+        else:
+            ci, hsize = _heap_pop(keys, vals, hsize)
+        zc = flat[ci]
+        level = _next_up(buf, ibuf, zc) if epsilon else zc
+        r = ci // cols
+        c = ci - r * cols
+        for k in range(8):
+            rr = r + _DR[k]
+            cc = c + _DC[k]
+            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                continue
+            ni = rr * cols + cc
+            if closed[ni]:
+                continue
+            closed[ni] = 1
+            if flat[ni] <= level:
+                flat[ni] = level
+                # FIFO ring buffer, doubled (and unrolled) when full.
+                if pcount == pit.shape[0]:
+                    npit = np.empty(pit.shape[0] * 2, dtype=np.int64)
+                    for q in range(pcount):
+                        npit[q] = pit[(phead + q) % pit.shape[0]]
+                    pit = npit
+                    phead = 0
+                    ptail = pcount
+                pit[ptail] = ni
+                ptail += 1
+                if ptail == pit.shape[0]:
+                    ptail = 0
+                pcount += 1
+            else:
+                keys, vals, hsize = _heap_push(keys, vals, hsize, flat[ni], ni)
+
+
+def fill_depressions(dem: np.ndarray, epsilon: bool = False, inplace: bool = False) -> np.ndarray:
+    """Fill every depression (priority-flood, Barnes et al. 2014) and return a new float32 grid.
+
+    With ``inplace=True`` a C-contiguous float32 ``dem`` is filled in place and returned (no copy:
+    the fill then needs 1 byte per cell beyond the DEM, the "closed" flags, plus the front).
+
+    With ``epsilon=True`` filled flats get a tiny float32 gradient (one ulp per cell, "PF+ε") so that
+    D8 finds a downhill neighbour everywhere; the rise is ~0.25 mm per cell at 3 000 m. Nodata (NaN)
+    cells stay NaN and act like the grid border: water reaching them leaves the grid.
+    """
+    z = _as_float32(dem)
+    if not inplace or z is not dem:
+        z = z.copy()
+    if z.size:
+        _fill_kernel(z, bool(epsilon))
+    return z
+
+
+# ---------------------------------------------------------------------------------------------- D8
+
+@numba.jit(**_JIT)
+def _d8_kernel(z, dx, dy, out):
+    rows, cols = z.shape
+    dist = np.empty(8, dtype=np.float64)
+    diag = math.sqrt(dx * dx + dy * dy)
+    for k in range(8):
+        if _DR[k] == 0:
+            dist[k] = dx
+        elif _DC[k] == 0:
+            dist[k] = dy
+        else:
+            dist[k] = diag
+    for r in range(rows):
+        for c in range(cols):
+            zc = z[r, c]
+            out[r, c] = 0
+            if np.isnan(zc):
+                continue
+            best = 0.0
+            code = 0
+            for k in range(8):
+                rr = r + _DR[k]
+                cc = c + _DC[k]
+                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+                    continue
+                zn = z[rr, cc]
+                if np.isnan(zn):
+                    continue
+                drop = (zc - zn) / dist[k]
+                if drop > best:
+                    best = drop
+                    code = 1 << k
+            out[r, c] = code
+
+
+def flow_direction_d8(filled: np.ndarray, cellsize) -> np.ndarray:
+    """D8 steepest-descent direction, uint8 ESRI codes (1=E, 2=SE, 4=S … 128=NE), 0 = no outflow.
+
+    Run it on a DEM filled with ``epsilon=True``; then only border cells and cells beside nodata
+    have code 0 (they are the outlets).
+    """
+    z = _as_float32(filled)
+    dx, dy = _cell_size(cellsize)
+    out = np.empty(z.shape, dtype=np.uint8)
+    _d8_kernel(z, dx, dy, out)
+    return out
+
+
+# ------------------------------------------------------------------------------------ accumulation
+
+@numba.jit(**_JIT)
+def _code_index(code):
+    k = 0
+    while code > 1:
+        code >>= 1
+        k += 1
+    return k
+
+
+@numba.jit(**_JIT)
+def _accumulation_kernel(d8, valid, acc):
+    rows, cols = d8.shape
+    n = rows * cols
+    flat_d8 = d8.reshape(n)
+    flat_valid = valid.reshape(n)
+    flat_acc = acc.reshape(n)
+    indeg = np.zeros(n, dtype=np.uint8)
+    for i in range(n):
+        flat_acc[i] = 1 if flat_valid[i] else 0
+        code = flat_d8[i]
+        if code == 0 or not flat_valid[i]:
+            continue
+        k = _code_index(code)
+        r = i // cols + _DR[k]
+        c = i % cols + _DC[k]
+        if 0 <= r < rows and 0 <= c < cols:
+            indeg[r * cols + c] += 1
+    # Walk downstream from every cell whose inflows are all counted; a cell is passed on only when
+    # its last inflow arrives, so each cell is visited once and no queue is needed.
+    for start in range(n):
+        if indeg[start] != 0 or not flat_valid[start]:
+            continue
+        cur = start
+        while True:
+            indeg[cur] = 255  # done
+            code = flat_d8[cur]
+            if code == 0:
+                break
+            k = _code_index(code)
+            r = cur // cols + _DR[k]
+            c = cur % cols + _DC[k]
+            if r < 0 or r >= rows or c < 0 or c >= cols:
+                break
+            nxt = r * cols + c
+            if not flat_valid[nxt]:
+                break
+            flat_acc[nxt] += flat_acc[cur]
+            indeg[nxt] -= 1
+            if indeg[nxt] != 0:
+                break
+            cur = nxt
+    for i in range(n):
+        if indeg[i] != 255 and flat_valid[i]:
+            return i  # a cycle: not a valid D8 grid
+    return -1
+
+
+def flow_accumulation(d8: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Number of cells draining through each cell, itself included (uint32; 0 on nodata).
+
+    ``valid`` is a boolean mask of data cells (default: all). Multiply by the cell area for m².
+    """
+    d8 = np.ascontiguousarray(d8, dtype=np.uint8)
+    if valid is None:
+        valid = np.ones(d8.shape, dtype=np.bool_)
+    valid = np.ascontiguousarray(valid, dtype=np.bool_)
+    if d8.size >= 2**32:
+        raise ValueError("raster too large for uint32 accumulation")
+    acc = np.empty(d8.shape, dtype=np.uint32)
+    bad = _accumulation_kernel(d8, valid, acc)
+    if bad >= 0:
+        r, c = divmod(int(bad), d8.shape[1])
+        raise ValueError(
+            f"Hướng dòng chảy có vòng lặp tại hàng {r}, cột {c} / the D8 grid has a cycle at row {r}, col {c}"
+        )
+    return acc
+
+
+# ---------------------------------------------------------------------------------------------- TWI
+
+@numba.jit(**_JIT)
+def _twi_kernel(acc, slope_deg, cellwidth, cellarea, min_tan, out):
+    rows, cols = acc.shape
+    for r in range(rows):
+        for c in range(cols):
+            s = slope_deg[r, c]
+            if np.isnan(s) or acc[r, c] == 0:
+                out[r, c] = np.nan
+                continue
+            tanb = math.tan(math.radians(s))
+            if tanb < min_tan:
+                tanb = min_tan
+            a = acc[r, c] * cellarea / cellwidth  # specific catchment area, m²/m
+            out[r, c] = math.log(a / tanb)
+
+
+def twi(acc: np.ndarray, slope_deg: np.ndarray, cellsize, min_tan: float = 0.001) -> np.ndarray:
+    """Topographic wetness index ln(a / tan β), float32.
+
+    ``a`` is the specific catchment area (accumulated cells × cell area / cell width); tan β is
+    clamped at ``min_tan`` so that flats give a finite, high value instead of infinity.
+    """
+    dx, dy = _cell_size(cellsize)
+    acc = np.ascontiguousarray(acc)
+    slope_deg = _as_float32(slope_deg)
+    if acc.shape != slope_deg.shape:
+        raise ValueError("acc and slope must have the same shape")
+    out = np.empty(acc.shape, dtype=np.float32)
+    _twi_kernel(acc, slope_deg, math.sqrt(dx * dy), dx * dy, float(min_tan), out)
+    return out
+
+
+def twi_blocks(acc, slope_deg, cellsize, min_tan: float = 0.001, out=None, block: int = DEFAULT_BLOCK):
+    """:func:`twi` block by block (a local operation: no halo); inputs arrays or GeoTIFF paths."""
+    dx, dy = _cell_size(cellsize)
+    with Source(acc) as a, Source(slope_deg, np.float32) as s:
+        if a.shape != s.shape:
+            raise ValueError("acc and slope must have the same shape")
+        with sink_for(out, a.shape, np.float32, np.nan) as sink:
+            for win in block_windows(a.shape, block):
+                ab = np.ascontiguousarray(a.read(*win))
+                o = np.empty(ab.shape, dtype=np.float32)
+                _twi_kernel(ab, np.ascontiguousarray(s.read(*win)), math.sqrt(dx * dy), dx * dy, float(min_tan), o)
+                sink.write(o, win[0], win[2])
+            return sink.close()
+
+
+# ---------------------------------------------------------------------------------- streams, densities
+
+def stream_network(acc: np.ndarray, cellsize, threshold_m2: float = 100_000.0) -> np.ndarray:
+    """Stream cells (uint8 1/0): cells whose upstream area reaches ``threshold_m2`` (default 0.1 km²)."""
+    dx, dy = _cell_size(cellsize)
+    min_cells = max(1, int(math.ceil(threshold_m2 / (dx * dy))))
+    return (np.asarray(acc) >= min_cells).astype(np.uint8)
+
+
+@numba.jit(**_JIT)
+def _stream_length_kernel(streams, d8, dx, dy, out):
+    diag = math.sqrt(dx * dx + dy * dy)
+    rows, cols = streams.shape
+    for r in range(rows):
+        for c in range(cols):
+            if streams[r, c] == 0:
+                out[r, c] = 0.0
+                continue
+            code = d8[r, c]
+            if code == 0:
+                out[r, c] = 0.5 * (dx + dy)
+            else:
+                k = _code_index(code)
+                if _DR[k] != 0 and _DC[k] != 0:
+                    out[r, c] = diag
+                elif _DR[k] == 0:
+                    out[r, c] = dx
+                else:
+                    out[r, c] = dy
+
+
+def stream_length(streams: np.ndarray, d8: np.ndarray, cellsize) -> np.ndarray:
+    """Length of channel (m) inside each stream cell, along its D8 direction (float32)."""
+    dx, dy = _cell_size(cellsize)
+    out = np.empty(np.shape(streams), dtype=np.float32)
+    _stream_length_kernel(np.ascontiguousarray(streams, dtype=np.uint8), np.ascontiguousarray(d8, dtype=np.uint8), dx, dy, out)
+    return out
+
+
+def line_density(length_m: np.ndarray, cellsize, radius_m: float, valid: np.ndarray | None = None) -> np.ndarray:
+    """Density of line length, km per km², in a square moving window of half-side ``radius_m``.
+
+    The window mean is taken over valid cells only, so the edge of the study area is not diluted.
+    Works in float32 (scipy's uniform filter keeps the output dtype).
+    """
+    from scipy.ndimage import uniform_filter
+
+    dx, dy = _cell_size(cellsize)
+    size = (2 * max(1, int(round(radius_m / dy))) + 1, 2 * max(1, int(round(radius_m / dx))) + 1)
+    length = np.asarray(length_m, dtype=np.float32)
+    if valid is None:
+        valid = np.ones(length.shape, dtype=bool)
+    mask = valid.astype(np.float32)
+    mean_len = uniform_filter(np.where(valid, length, 0).astype(np.float32), size=size, mode="constant", output=np.float32)
+    frac = uniform_filter(mask, size=size, mode="constant", output=np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # mean length per cell (m) / cell area (m²) → m/m² ; ×1000 → km/km²
+        dens = np.where(frac > 0, mean_len / frac, np.nan) / np.float32(dx * dy) * np.float32(1000.0)
+    dens = dens.astype(np.float32)
+    dens[~valid] = np.nan
+    return dens
+
+
+def _density_window(cellsize, radius_m):
+    dx, dy = _cell_size(cellsize)
+    return 2 * max(1, int(round(radius_m / dy))) + 1, 2 * max(1, int(round(radius_m / dx))) + 1
+
+
+def line_density_blocks(length_of, valid, cellsize, radius_m: float, out=None, block: int = DEFAULT_BLOCK):
+    """:func:`line_density` block by block, each block read with a halo of the window's half-size.
+
+    ``length_of(r0, r1, c0, c1)`` gives the line length (m, float32) of a window (so the length
+    raster itself need not exist); ``valid`` is a boolean array or None. Zero padding beyond the
+    grid edge is what the whole-grid filter does (``mode="constant"``), so the values are those of
+    :func:`line_density` up to float32 rounding of the moving sums.
+    """
+    size = _density_window(cellsize, radius_m)
+    halo = max(size) // 2
+    shape = valid.shape
+    with sink_for(out, shape, np.float32, np.nan) as sink:
+        for win in block_windows(shape, block):
+            (R0, R1, C0, C1), inner = with_halo(win, shape, halo)
+            dens = line_density(length_of(R0, R1, C0, C1), cellsize, radius_m, valid[R0:R1, C0:C1])
+            sink.write(dens[inner], win[0], win[2])
+        return sink.close()
+
+
+def drainage_density_blocks(acc, d8, cellsize, threshold_m2: float, radius_m: float = 1000.0, valid=None, out=None,
+                            block: int = DEFAULT_BLOCK):
+    """Drainage density straight from the accumulation and D8 arrays, block by block: the stream and
+    stream-length rasters are made per block, never for the whole grid."""
+    valid = np.ones(np.shape(acc), dtype=bool) if valid is None else valid
+
+    def length_of(r0, r1, c0, c1):
+        streams = stream_network(acc[r0:r1, c0:c1], cellsize, threshold_m2)
+        return stream_length(streams, d8[r0:r1, c0:c1], cellsize)
+
+    return line_density_blocks(length_of, valid, cellsize, radius_m, out=out, block=block)
+
+
+def drainage_density(streams: np.ndarray, d8: np.ndarray, cellsize, radius_m: float = 1000.0,
+                     valid: np.ndarray | None = None) -> np.ndarray:
+    """Drainage density (km/km²) of the stream network in a moving window."""
+    return line_density(stream_length(streams, d8, cellsize), cellsize, radius_m, valid)
+
+
+def rasterize_line_length(lines, transform, shape) -> np.ndarray:
+    """Length (m) of the given lines inside each cell (float32).
+
+    Lines are cut into pieces no longer than a quarter cell and each piece is credited to the cell of
+    its midpoint: the total is exact and the per-cell split is accurate to a fraction of a cell.
+    """
+    import shapely
+
+    out = np.zeros(shape, dtype=np.float32)
+    geoms = [g for g in np.asarray(lines, dtype=object) if g is not None and not g.is_empty]
+    if not geoms:
+        return out
+    step = min(abs(transform.a), abs(transform.e)) / 4.0
+    parts = shapely.get_parts(shapely.line_merge(shapely.segmentize(np.array(geoms, dtype=object), step)))
+    parts = parts[shapely.get_type_id(parts) == 1]
+    for line in parts:
+        xy = shapely.get_coordinates(line)
+        if len(xy) < 2:
+            continue
+        seg = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+        mx = (xy[1:, 0] + xy[:-1, 0]) / 2
+        my = (xy[1:, 1] + xy[:-1, 1]) / 2
+        col = np.floor((mx - transform.c) / transform.a).astype(np.int64)
+        row = np.floor((my - transform.f) / transform.e).astype(np.int64)
+        ok = (row >= 0) & (row < shape[0]) & (col >= 0) & (col < shape[1])
+        np.add.at(out, (row[ok], col[ok]), seg[ok].astype(np.float32))
+    return out
