@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from geo_app.build import build
+from geo_app.serve.web import create_app
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -26,20 +29,17 @@ def mirror() -> Path:
 def store_home(tmp_path_factory, mirror) -> Path:
     """GEO_APP_HOME with a store built once from the mirror; the environment points at it."""
     home = tmp_path_factory.mktemp("geo_app_home")
-    os.environ["GEO_APP_HOME"] = str(home)
-    os.environ["GEO_APP_DATA_MIRROR"] = str(mirror)
-    os.environ["GEO_APP_OFFLINE"] = "1"
-    from geo_app.build import build
-
-    result = build(progress=False)
-    assert result.built
-    return home
+    with pytest.MonkeyPatch.context() as env:  # the environment is given back at the end of the session
+        env.setenv("GEO_APP_HOME", str(home))
+        env.setenv("GEO_APP_DATA_MIRROR", str(mirror))
+        env.setenv("GEO_APP_OFFLINE", "1")
+        result = build(progress=False)
+        assert result.built
+        yield home
 
 
 @pytest.fixture()
 def app(store_home):
-    from geo_app.serve.web import create_app
-
     return create_app({"TESTING": True, "SECRET_KEY": "test"})
 
 

@@ -10,8 +10,9 @@ from pyproj import Transformer
 import geo_app.layers as layers
 from geo_app import STORE_CRS
 from geo_app.build import build
+from geo_app.io.files import sha256_file
 from geo_app.settings import settings
-from geo_app.store.sources import SourceError, sha256_of
+from geo_app.store.sources import SourceError
 
 
 def test_check_value_lands_within_a_metre():
@@ -129,7 +130,7 @@ def test_corrupted_mirror_file_fails_clearly_and_keeps_the_store(store_home, mir
         fh.write(b"CORRUPTED")
     monkeypatch.setenv("GEO_APP_DATA_MIRROR", str(bad_mirror))
     store = settings().store_path
-    hash_before, mtime_before = sha256_of(store), os.stat(store).st_mtime_ns
+    hash_before, mtime_before = sha256_file(store), os.stat(store).st_mtime_ns
 
     with pytest.raises(SourceError) as err:
         build(force=True, progress=False)
@@ -137,7 +138,7 @@ def test_corrupted_mirror_file_fails_clearly_and_keeps_the_store(store_home, mir
     assert "vn-2025-wards" in message and "02989_bao_ha.geojson" in message
     assert "expected" in message and "restore it from https://" in message
 
-    assert sha256_of(store) == hash_before and os.stat(store).st_mtime_ns == mtime_before
+    assert sha256_file(store) == hash_before and os.stat(store).st_mtime_ns == mtime_before
     assert not list(store.parent.glob(".layers-*"))  # no half-written store left behind
 
 

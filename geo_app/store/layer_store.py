@@ -6,9 +6,7 @@ with one rename, so a failed build never leaves a half-written store behind.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ import pyogrio.errors
 
 from geo_app import STORE_CRS
 from geo_app.errors import SourceDataError
+from geo_app.io.files import atomic_file
 
 META_TABLE = "geo_app_meta"
 
@@ -59,18 +58,8 @@ class StoreWriter:
 @contextmanager
 def writing(store_path: Path) -> Iterator[StoreWriter]:
     """Write a new store; it replaces ``store_path`` only if the block finishes without error."""
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".layers-", suffix=".tmp.gpkg", dir=store_path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL must create the file itself
-    tmp_path = Path(tmp)
-    try:
+    with atomic_file(store_path) as tmp_path:
         yield StoreWriter(tmp_path)
-        os.replace(tmp_path, store_path)
-    finally:
-        for leftover in (tmp_path, Path(str(tmp_path) + "-journal"), Path(str(tmp_path) + "-wal")):
-            if leftover.exists():
-                leftover.unlink()
 
 
 def read_meta(store_path: Path) -> dict[str, object]:

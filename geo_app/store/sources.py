@@ -7,7 +7,6 @@ sha256 is verified every time, whichever place the file comes from.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ import pooch
 import yaml
 
 from geo_app.errors import SourceDataError
+from geo_app.io.files import sha256_file
 from geo_app.settings import Settings
 from geo_app.settings import settings as current_settings
 
@@ -73,21 +73,13 @@ def registry(cfg: Settings | None = None) -> dict[str, Source]:
     return _load_registry(cfg.definitions / "sources.yaml")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_file(item: SourceFile, cfg: Settings | None = None) -> Path:
     """Return a local, verified path for one pinned file (mirror → cache → download)."""
     cfg = cfg or current_settings()
     if cfg.mirror is not None:
         mirrored = cfg.mirror / item.relative_path
         if mirrored.exists():
-            actual = sha256_of(mirrored)
+            actual = sha256_file(mirrored)
             if actual != item.sha256:
                 raise SourceError(
                     f"Nguồn '{item.source_id}': tệp {mirrored} có sha256 {actual}, cần {item.sha256} (ghim trong "
@@ -100,7 +92,7 @@ def fetch_file(item: SourceFile, cfg: Settings | None = None) -> Path:
                 )
             return mirrored
     cached = cfg.cache_dir / item.relative_path
-    if cached.exists() and sha256_of(cached) == item.sha256:
+    if cached.exists() and sha256_file(cached) == item.sha256:
         return cached
     if cfg.offline:
         raise SourceError(

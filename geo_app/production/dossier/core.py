@@ -25,6 +25,7 @@ import shapely
 
 from geo_app import STORE_CRS, __version__, layers
 from geo_app.errors import InputError
+from geo_app.io.files import sha256_file
 from geo_app.production.area import AdminLayers, resolve
 from geo_app.production.dossier import exports, layout
 from geo_app.production.dossier.points import boundary_points
@@ -32,7 +33,7 @@ from geo_app.production.products import Product, get_product
 from geo_app.production.validation import check
 from geo_app.settings import settings
 from geo_app.store.layer_store import read_meta
-from geo_app.store.sources import registry, sha256_of
+from geo_app.store.sources import registry
 
 DEFAULT_AGENCY = "Sở Khoa học và Công nghệ tỉnh Lào Cai"
 DEFAULT_GOVERNING = "Ủy ban nhân dân tỉnh Lào Cai"
@@ -79,13 +80,13 @@ def _sha256_bytes(data: bytes) -> str:
 
 def _product_hashes(product: Product) -> dict:
     if product.path is not None:
-        definition = sha256_of(product.path)
+        definition = sha256_file(product.path)
     else:  # built in code, not from a file: hash its fields in a fixed order
         definition = _sha256_bytes(json.dumps(product.__dict__, sort_keys=True, default=str).encode())
     files = {}
     for path in (*product.area.files, product.area.former_commune_boundaries):
         if path is not None:
-            files[Path(path).name] = sha256_of(Path(path))
+            files[Path(path).name] = sha256_file(Path(path))
     return {"definition_sha256": definition, "files": dict(sorted(files.items()))}
 
 
@@ -210,7 +211,7 @@ def make_dossier(
         work = Path(tempfile.mkdtemp(prefix="work-", dir=tmp))
         _write_data(tmp, work, product, geometry, bp, resolved.former_rows, dossier_id, date_iso, area_ha, perimeter_m)
         shutil.rmtree(work)
-        file_hashes = {name: sha256_of(tmp / name) for name in DATA_FILES}
+        file_hashes = {name: sha256_file(tmp / name) for name in DATA_FILES}
         package_hash = _sha256_bytes("".join(f"{file_hashes[n]}  {n}\n" for n in DATA_FILES).encode())
 
         from geo_app.production.dossier.annex import render_annex
@@ -225,7 +226,7 @@ def make_dossier(
             sources=_source_credits(), is_draft=product.status == "draft",
         )
         write_pdf(tmp / SHEET, sheet_data, render_sheet, render_annex, resolved.former_rows, date_iso)
-        file_hashes[SHEET] = sha256_of(tmp / SHEET)
+        file_hashes[SHEET] = sha256_file(tmp / SHEET)
 
         manifest = {
             "format": "geo-app-dossier/1",

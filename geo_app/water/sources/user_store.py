@@ -7,8 +7,6 @@ place with one rename, so a failed import leaves the previous layers as they wer
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +14,7 @@ import pandas as pd
 import pyogrio
 
 from geo_app import STORE_CRS
+from geo_app.io.files import atomic_file
 from geo_app.settings import settings
 from geo_app.store.layer_store import table_name
 
@@ -33,19 +32,11 @@ def write_user_layers(layers: dict[str, pd.DataFrame]) -> Path:
         for name, _ in pyogrio.list_layers(path):
             if name not in {table_name(k) for k in layers}:
                 keep[name] = pyogrio.read_dataframe(path, layer=name)
-    fd, tmp = tempfile.mkstemp(prefix=".user-layers-", suffix=".tmp.gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL must create the file itself
-    tmp_path = Path(tmp)
-    try:
+    with atomic_file(path) as tmp_path:
         for name, frame in keep.items():
             pyogrio.write_dataframe(frame, tmp_path, layer=name, driver="GPKG")
         for layer_id, frame in layers.items():
             if isinstance(frame, gpd.GeoDataFrame) and (frame.crs is None or frame.crs.to_epsg() != 9208):
                 raise ValueError(f"layer {layer_id}: must be in {STORE_CRS}, got {frame.crs}")
             pyogrio.write_dataframe(frame, tmp_path, layer=table_name(layer_id), driver="GPKG")
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
     return path
