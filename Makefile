@@ -17,13 +17,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# The end-to-end web test drives Debian's Chromium through Playwright (Playwright's own browser
-# download does not work here); it is installed from Debian's packages when missing.
+# Debian packages the tests need: Chromium for the browser tests (Playwright's own browser download does
+# not work here), PostgreSQL + PostGIS for the PostGIS store tests (they start a throwaway cluster of their own).
+APT_TEST := chromium postgresql-15-postgis-3
+
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing="$$(for p in $(APT_TEST); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
 	touch $@
 
 install: $(VENV)/.installed

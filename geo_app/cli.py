@@ -39,10 +39,10 @@ def build(force: bool) -> None:
     """Tải, kiểm tra nguồn và dựng kho lớp / fetch, verify sources and build the layer store."""
     from geo_app.build import build as run_build
     from geo_app.build.admin import BuildCheckError
-    from geo_app.settings import settings
+    from geo_app.store.layer_store import open_store
     from geo_app.store.sources import SourceError
 
-    had_store = settings().store_path.exists()
+    had_store = open_store().exists()
     try:
         result = run_build(force=force, progress=sys.stderr.isatty())
     except (SourceError, BuildCheckError) as exc:
@@ -64,10 +64,9 @@ def build(force: bool) -> None:
 def layers_cmd() -> None:
     """Liệt kê các lớp / list the layers with feature counts and sources."""
     from geo_app import layers
-    from geo_app.settings import settings
-    from geo_app.store.layer_store import StoreError
+    from geo_app.store.layer_store import StoreError, open_store
 
-    if not settings().store_path.exists():
+    if not open_store().exists():
         click.echo("Chưa dựng kho lớp: chạy `geo-app build`. / The layer store is not built yet: run `geo-app build`.\n")
     width = max(len(layer.id) for layer in layers.list())
     for layer in layers.list():

@@ -7,6 +7,18 @@
 
 The implementation lives in :mod:`geo_app.store.catalogue`; this module only gives it its short public name.
 """
-from geo_app.store.catalogue import LayerInfo, bbox_to_store, catalogue, feature_count, info, list, read, store_path
+from geo_app.store.catalogue import (
+    LayerInfo,
+    bbox_to_store,
+    catalogue,
+    feature_count,
+    info,
+    list,
+    read,
+    store_path,
+    store_version,
+)
 
-__all__ = ["LayerInfo", "bbox_to_store", "catalogue", "feature_count", "info", "list", "read", "store_path"]
+__all__ = [
+    "LayerInfo", "bbox_to_store", "catalogue", "feature_count", "info", "list", "read", "store_path", "store_version",
+]

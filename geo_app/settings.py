@@ -35,6 +35,8 @@ VARIABLES: dict[str, Variable] = {v.name: v for v in (
     Variable("GEO_APP_DATA_MIRROR", "", "A local mirror of the pinned source files (laid out as "
              "github/OWNER/REPO/COMMIT/PATH), read before the cache and before any download."),
     Variable("GEO_APP_OFFLINE", "", "1: never download; a source missing locally is an error."),
+    Variable("GEO_APP_DATABASE_URL", "", "Unset: the embedded store (GeoPackage and SQLite under GEO_APP_HOME). "
+             "postgresql://USER@HOST/DB: the layer store in PostgreSQL + PostGIS (schema geo_app_layers)."),
     Variable("GEO_APP_ANONYMOUS", "map", "What visitors who are not logged in may see: map (public layers), "
              "map+user (also the user's water layers), none (login for everything)."),
     Variable("GEO_APP_BASEMAP_URL", OSM_TILES, "The basemap tile URL template of the web map."),
@@ -77,6 +79,7 @@ class Settings:
     home: Path
     mirror: Path | None
     offline: bool
+    database_url: str = ""
     anonymous: str = "map"
     basemap_url: str = OSM_TILES
     offline_map: bool = False
@@ -118,6 +121,7 @@ def _settings(values: tuple[str, ...], cwd: str) -> Settings:
         home=Path(cwd, env["GEO_APP_HOME"] or "var").resolve(),
         mirror=Path(cwd, env["GEO_APP_DATA_MIRROR"]).resolve() if env["GEO_APP_DATA_MIRROR"] else None,
         offline=env["GEO_APP_OFFLINE"].lower() in _TRUE,
+        database_url=env["GEO_APP_DATABASE_URL"],
         anonymous=env["GEO_APP_ANONYMOUS"],
         basemap_url=env["GEO_APP_BASEMAP_URL"],
         offline_map=env["GEO_APP_OFFLINE_MAP"].lower() in _TRUE,

@@ -1,4 +1,5 @@
-"""``geo-app build``: sources → checks → one GeoPackage layer store in EPSG:9208.
+"""``geo-app build``: sources → checks → the layer store in EPSG:9208 (GeoPackage, or PostGIS when
+``GEO_APP_DATABASE_URL`` is set).
 
 The build is a no-op when its fingerprint (pinned source hashes, layer definitions, build code and
 software version) matches the one stored in the current store. Everything is written into a
@@ -21,7 +22,7 @@ from geo_app.production.area import AdminLayers, production_areas_frame
 from geo_app.production.products import load_products
 from geo_app.settings import Settings
 from geo_app.settings import settings as current_settings
-from geo_app.store.layer_store import read_meta, writing
+from geo_app.store.layer_store import open_store
 from geo_app.store.sources import fetch, registry
 from geo_app.store.sources import fingerprint as source_fingerprint
 
@@ -36,7 +37,7 @@ UNION_TOLERANCE = 0.005
 
 @dataclass
 class BuildResult:
-    store: Path
+    store: str
     built: bool
     fingerprint: str
     layers: dict[str, int] = field(default_factory=dict)
@@ -77,10 +78,11 @@ def build_fingerprint(cfg: Settings) -> str:
 def build(cfg: Settings | None = None, force: bool = False, progress: bool = True) -> BuildResult:
     cfg = cfg or current_settings()
     fp = build_fingerprint(cfg)
-    meta = read_meta(cfg.store_path)
+    target = open_store(cfg)
+    meta = target.meta()
     if not force and meta.get("fingerprint") == fp:
         return BuildResult(
-            cfg.store_path, False, fp, layers=meta.get("layers", {}),
+            target.location, False, fp, layers=meta.get("layers", {}),
             message="Kho lớp đã cập nhật, không có gì để dựng lại. / The layer store is up to date; nothing to build.",
         )
 
@@ -156,7 +158,7 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
 
     step("write store")
     report_dir = cfg.reports_dir
-    with writing(cfg.store_path) as store:
+    with target.writing() as store:
         for layer_id, frame in layers.items():
             store.write_layer(layer_id, frame)
         store.write_meta(
@@ -183,11 +185,11 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
     steps.update()
     steps.close()
     return BuildResult(
-        cfg.store_path, True, fp,
+        target.location, True, fp,
         layers={k: int(len(v)) for k, v in layers.items()},
         repairs=[asdict(r) for r in repairs],
         # one disagreement = one old commune named differently by the two sources (two report rows)
         crosswalk_disagreements=int(disagreements.groupby("new_code")["key"].count().floordiv(2).sum()),
         report_dir=report_dir,
-        message=f"Đã dựng kho lớp / Built the layer store {cfg.store_path}",
+        message=f"Đã dựng kho lớp / Built the layer store {target.location}",
     )

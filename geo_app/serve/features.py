@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 
 from geo_app import layers
 
@@ -25,14 +25,13 @@ def tolerance_for_zoom(zoom: float, latitude: float = 22.3) -> float:
 
 
 @lru_cache(maxsize=32)
-def _layer_cached(layer_id: str, store: Path, mtime: int) -> gpd.GeoDataFrame:
+def _layer_cached(layer_id: str, version: str) -> gpd.GeoDataFrame:
     return layers.read(layer_id)
 
 
 def _layer(layer_id: str) -> gpd.GeoDataFrame:
-    # keyed by the file the layer lives in, so a rebuild or a new user import is read anew
-    store = layers.store_path(layer_id)
-    return _layer_cached(layer_id, store, store.stat().st_mtime_ns if store.exists() else 0)
+    # keyed by the version of the store the layer lives in, so a rebuild or a new user import is read anew
+    return _layer_cached(layer_id, layers.store_version(layer_id))
 
 
 def _json_value(value):
@@ -79,10 +78,8 @@ def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None)
 
 
 @lru_cache(maxsize=32)
-def _extent_cached(layer_id: str, store: Path, mtime: int) -> tuple[float, float, float, float]:
-    from pyproj import Transformer
-
-    frame = _layer_cached(layer_id, store, mtime)
+def _extent_cached(layer_id: str, version: str) -> tuple[float, float, float, float]:
+    frame = _layer_cached(layer_id, version)
     west, south, east, north = Transformer.from_crs(frame.crs, "EPSG:4326", always_xy=True).transform_bounds(
         *frame.total_bounds, densify_pts=21)
     return (max(west - 0.01, -180.0), max(south - 0.01, -90.0), min(east + 0.01, 180.0), min(north + 0.01, 90.0))
@@ -90,6 +87,5 @@ def _extent_cached(layer_id: str, store: Path, mtime: int) -> tuple[float, float
 
 def _extent_wgs84(layer_id: str) -> tuple[float, float, float, float]:
     """The layer's extent in WGS 84 with a 0.01° margin."""
-    store = layers.store_path(layer_id)
-    return _extent_cached(layer_id, store, store.stat().st_mtime_ns if store.exists() else 0)
+    return _extent_cached(layer_id, layers.store_version(layer_id))
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from geo_app import layers
 from geo_app.admin.names import fold, normalise_unit_name
-from geo_app.settings import settings
 
 MAX_QUERY = 100
 
@@ -43,7 +41,7 @@ def _s(value) -> str:
 
 
 @lru_cache(maxsize=4)
-def _index(store: Path, mtime: float) -> tuple[_Entry, ...]:
+def _index(version: str) -> tuple[_Entry, ...]:
     communes = layers.read("communes", crs="EPSG:4326")
     bounds = {}
     entries: list[_Entry] = []
@@ -65,8 +63,7 @@ def _index(store: Path, mtime: float) -> tuple[_Entry, ...]:
 
 
 def index() -> tuple[_Entry, ...]:
-    store = settings().store_path
-    return _index(store, store.stat().st_mtime if store.exists() else 0.0)
+    return _index(layers.store_version("communes"))
 
 
 def search(query: str, limit: int = 10) -> list[Hit]:

@@ -15,13 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import pyogrio
 import yaml
 from pyproj import Transformer
 
 from geo_app import STORE_CRS
 from geo_app.settings import settings
-from geo_app.store.layer_store import StoreError, count_features, read_layer, table_name
+from geo_app.store.layer_store import GeoPackageStore, StoreError, open_store
 
 
 @dataclass(frozen=True)
@@ -98,13 +97,13 @@ def read(layer_id: str, crs: str | None = None, bbox: tuple[float, float, float,
         if not layer.is_spatial:
             raise ValueError(f"layer '{layer_id}' is a table without geometry; it takes no bbox")
         store_bbox = bbox_to_store(bbox, crs) if crs else tuple(bbox)
-    path = _store_path(layer)
-    if layer.store == "user" and not path.exists():
+    store = store_of(layer)
+    if layer.store == "user" and not store.exists():
         raise StoreError(
             f"Chưa có lớp '{layer_id}': dữ liệu này do người dùng nhập. / No '{layer_id}' yet: it holds the "
             f"user's own data; import it first (e.g. `geo-app water-sources import FILE`)."
         )
-    frame = read_layer(path, layer_id, bbox=store_bbox)
+    frame = store.read_layer(layer_id, bbox=store_bbox)
     if not layer.is_spatial:
         return pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     if crs:
@@ -115,21 +114,30 @@ def read(layer_id: str, crs: str | None = None, bbox: tuple[float, float, float,
 def feature_count(layer_id: str) -> int:
     """Features in a layer; 0 for a user layer nothing has been imported into yet."""
     layer = info(layer_id)
-    path = _store_path(layer)
-    if layer.store == "user" and (not path.exists() or table_name(layer_id) not in {n for n, _ in pyogrio.list_layers(path)}):
+    store = store_of(layer)
+    if layer.store == "user" and not store.has_layer(layer_id):
         return 0
-    return count_features(path, layer_id)
+    return store.count(layer_id)
 
 
 def store_path(layer_id: str) -> Path:
-    """The GeoPackage a layer is read from (the built store, or the user store for user layers)."""
-    return _store_path(info(layer_id))
+    """The GeoPackage a layer is read from (the built store, or the user store for user layers); only for
+    the embedded store — with ``GEO_APP_DATABASE_URL`` set, read through :func:`read` instead."""
+    layer = info(layer_id)
+    return settings().user_store_path if layer.store == "user" else settings().store_path
 
 
-def _store_path(layer: LayerInfo) -> Path:
+def store_of(layer: LayerInfo):
+    """The store a layer lives in: the user's own layers stay in their GeoPackage; the built layers are in
+    the layer store the settings name (GeoPackage or PostGIS)."""
     if layer.store == "user":
-        return settings().user_store_path
-    return settings().store_path
+        return GeoPackageStore(settings().user_store_path)
+    return open_store()
+
+
+def store_version(layer_id: str) -> str:
+    """A string that changes whenever the layer's store is rebuilt or rewritten: the key for caches."""
+    return store_of(info(layer_id)).version()
 
 
 def bbox_to_store(bbox, crs: str) -> tuple[float, float, float, float]:

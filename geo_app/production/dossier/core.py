@@ -32,7 +32,7 @@ from geo_app.production.dossier.points import boundary_points
 from geo_app.production.products import Product, get_product
 from geo_app.production.validation import check
 from geo_app.settings import settings
-from geo_app.store.layer_store import read_meta
+from geo_app.store.layer_store import open_store
 from geo_app.store.sources import registry
 
 DEFAULT_AGENCY = "Sở Khoa học và Công nghệ tỉnh Lào Cai"
@@ -183,7 +183,7 @@ def make_dossier(
     extent = layout.map_extent(bounds, sheet_paper, scale)
 
     cfg = settings()
-    meta = read_meta(cfg.store_path)
+    meta = open_store(cfg).meta()
     if date is None:
         date = str(meta.get("built_at", "2000-01-01"))[:10]
     date_iso = date.isoformat() if isinstance(date, dt.date) else str(date)
