@@ -91,7 +91,10 @@ def test_flat_areas_drain_after_epsilon_fill():
     acc = terrain.flow_accumulation(d8)
     # rim cells lower than nothing can be outlets; the interior must all drain somewhere
     assert not (d8[1:-1, 1:-1] == 0).any()
-    assert acc.max() > 100
+    # every cell of the flat reaches an outlet (the border cells, at 100 m, are outlets as much as the
+    # low one: the ε-fill is the lowest path level, so the flat drains to its nearest rim cell)
+    assert acc[d8 == 0].sum() == z.size
+    assert acc.max() > 20
 
 
 def test_nodata_cells_act_as_outlets_and_stay_nodata():
@@ -228,18 +231,41 @@ def test_blockwise_local_operations_equal_whole_grid(tmp_path):
     valid = ~np.isnan(z)
     cell = (30.0, 25.0)
     slp = terrain.slope(z, cell)
-    assert np.array_equal(terrain.slope_blocks(z, cell, block=64), slp, equal_nan=True)
+    assert np.array_equal(terrain.slope(z, cell, block=64), slp, equal_nan=True)
     filled = terrain.fill_depressions(z, epsilon=True)
     d8 = terrain.flow_direction_d8(filled, cell)
     acc = terrain.flow_accumulation(d8, valid)
-    path = terrain.slope_blocks(z, cell, out=tmp_path / "slope.tif", block=64)
-    wet = terrain.twi_blocks(acc, path, cell, block=64)
+    path = terrain.slope(z, cell, out=tmp_path / "slope.tif", block=64)
+    wet = terrain.twi(acc, path, cell, block=64)
     assert np.array_equal(wet, terrain.twi(acc, slp, cell), equal_nan=True)
     dd = terrain.drainage_density(terrain.stream_network(acc, cell, 50_000), d8, cell, 400, valid)
-    got = blocks.read_all(terrain.drainage_density_blocks(acc, d8, cell, 50_000, 400, valid,
-                                                          out=tmp_path / "dd.tif", block=64))
+    got = blocks.read_all(terrain.drainage_density(terrain.Streams(acc, cell, 50_000), d8, cell, 400, valid,
+                                                   out=tmp_path / "dd.tif", block=64))
     np.testing.assert_allclose(got, dd, rtol=1e-6, equal_nan=True)
     # fill in place: the same surface, no copy
     own = z.copy()
     assert terrain.fill_depressions(own, epsilon=True, inplace=True) is own
     assert np.array_equal(own, filled, equal_nan=True)
+
+
+@pytest.mark.parametrize("epsilon", [False, True])
+def test_fill_is_the_lowest_path_level_of_a_plain_dijkstra(epsilon):
+    from support.terrain_reference import lowest_path_fill, pitted_dem
+
+    z = pitted_dem(70, 90)
+    got = terrain.fill_depressions(z, epsilon=epsilon)
+    assert np.array_equal(got, lowest_path_fill(z, epsilon), equal_nan=True)
+    assert (got[~np.isnan(z)] >= z[~np.isnan(z)]).all()
+
+
+def test_d8_blockwise_equals_whole_grid_and_accumulation_counts_every_cell(tmp_path):
+    from support.terrain_reference import pitted_dem
+
+    z = pitted_dem(130, 170)
+    filled = terrain.fill_depressions(z, epsilon=True)
+    d8 = terrain.flow_direction_d8(filled, CELL)
+    assert np.array_equal(terrain.flow_direction_d8(filled, CELL, block=32), d8)
+    valid = ~np.isnan(z)
+    acc = terrain.flow_accumulation(d8, valid)
+    # ε-filled: only the border and the rim of the hole are outlets, and all flow reaches them
+    assert acc[(d8 == 0) & valid].sum() == valid.sum()
