@@ -44,10 +44,15 @@ def step(name, f):
 def cone(n=41):
     r, c = np.mgrid[0:n, 0:n]
     return (2000.0 - 10.0 * np.hypot(r - n // 2, c - n // 2)).astype(np.float32)
-def report(outdir, threads, version, peak, **arrays):
+def measured():
+    # the figures of the DEM run, kept before the cone run that only calibrates direction codes
+    global KEPT
+    KEPT = (dict(TIMES), dict(CPU), _rss())
+def report(outdir, threads, version, **arrays):
     for k, v in arrays.items():
         np.save(os.path.join(outdir, k + ".npy"), v)
-    print(json.dumps({"times": TIMES, "cpu": CPU, "peak_rss_mb": peak, "threads": threads, "version": version}))
+    times, cpu, peak = KEPT
+    print(json.dumps({"times": times, "cpu": cpu, "peak_rss_mb": peak, "threads": threads, "version": version}))
 dem_npy, dem_tif, outdir = sys.argv[1:4]
 """
 
@@ -62,10 +67,10 @@ def run(z):
 run(cone()); TIMES.clear(); CPU.clear()
 z = np.load(dem_npy)
 filled, d8, acc = run(z)
-peak = _rss()
+measured()
 plain = terrain.fill_depressions(z)
 import geo_app
-report(outdir, numba.get_num_threads(), geo_app.__version__, peak, filled=filled, plain=plain, d8=d8, acc=acc,
+report(outdir, numba.get_num_threads(), geo_app.__version__, filled=filled, plain=plain, d8=d8, acc=acc,
        cone_d8=terrain.flow_direction_d8(cone(), 30.0))
 """
 
@@ -83,9 +88,9 @@ def run(path):
     return filled, d8, acc
 run(dem_tif.replace(".tif", "_cone.tif")); TIMES.clear(); CPU.clear()
 filled, d8, acc = run(dem_tif)
-peak = _rss()
+measured()
 _, cd8, _ = run(dem_tif.replace(".tif", "_cone.tif"))
-report(outdir, os.cpu_count() if e.max_procs in (-1, None) else e.max_procs, version("whitebox-workflows"), peak,
+report(outdir, os.cpu_count() if e.max_procs in (-1, None) else e.max_procs, version("whitebox-workflows"),
        filled=filled.to_numpy().astype(np.float32), d8=d8.to_numpy().astype(np.int16),
        acc=acc.to_numpy().astype(np.float64), cone_d8=cd8.to_numpy().astype(np.int16))
 """
@@ -108,10 +113,10 @@ def run(z):
     return dem, props, acc
 run(cone()); TIMES.clear(); CPU.clear()
 dem, props, acc = run(np.load(dem_npy))
-peak = _rss()
+measured()
 _, cprops, _ = run(cone())
 filled = np.asarray(dem, dtype=np.float32); filled[filled == -9999] = np.nan
-report(outdir, int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())), version("richdem-fork"), peak,
+report(outdir, int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())), version("richdem-fork"),
        filled=filled, d8=native(props), acc=np.asarray(acc, dtype=np.float64), cone_d8=native(cprops))
 """
 
@@ -126,11 +131,11 @@ def run(z):
     return filled, d8, acc
 run(cone()); TIMES.clear(); CPU.clear()
 filled, d8, acc = run(np.load(dem_npy))
-peak = _rss()
+measured()
 _, cd8, _ = run(cone())
 filled = filled.astype(np.float32); filled[filled == -9999] = np.nan
 d8 = d8.astype(np.int16); d8[d8 == 247] = 0; cd8 = cd8.astype(np.int16)
-report(outdir, numba.get_num_threads(), pyflwdir.__version__, peak, filled=filled, d8=d8,
+report(outdir, numba.get_num_threads(), pyflwdir.__version__, filled=filled, d8=d8,
        acc=acc.astype(np.float64), cone_d8=cd8)
 """
 
@@ -146,12 +151,44 @@ def run(z):
     return filled, fd, acc
 run(cone()); TIMES.clear(); CPU.clear()
 filled, fd, acc = run(np.load(dem_npy))
-peak = _rss()
+measured()
 _, cfd, _ = run(cone())
 def codes(a):
     a = np.asarray(a.values, dtype=np.float64); return np.where(np.isnan(a), 0, a).astype(np.int16)
-report(outdir, numba.get_num_threads(), xrspatial.__version__, peak, filled=np.asarray(filled.values, np.float32),
+report(outdir, numba.get_num_threads(), xrspatial.__version__, filled=np.asarray(filled.values, np.float32),
        d8=codes(fd), acc=np.asarray(acc.values, dtype=np.float64), cone_d8=codes(cfd))
+"""
+
+# The tiled scheme (fill from the DEM GeoTIFF, accumulation from our single-pass D8 written as a GeoTIFF), to
+# check it against the single pass at full size and to see its memory: one tile + the edge graph.
+OURS_TILED = HARNESS + r"""
+import rasterio
+from geo_app.water import terrain
+tile = int(sys.argv[4])
+d8 = np.load(os.path.join(outdir, "..", "ours", "d8.npy"))
+with rasterio.open(dem_tif) as src:
+    profile = src.profile
+profile.update(dtype="uint8", nodata=None, tiled=True, blockxsize=256, blockysize=256)
+with rasterio.open(os.path.join(outdir, "d8.tif"), "w", **profile) as dst:
+    dst.write(d8, 1)
+del d8
+filled = step("fill", lambda: terrain.fill_depressions(dem_tif, out=os.path.join(outdir, "filled.tif"), tile=tile))
+TIMES["d8"] = CPU["d8"] = float("nan")
+acc = step("accumulation", lambda: terrain.flow_accumulation(os.path.join(outdir, "d8.tif"), dem_tif,
+                                                             out=os.path.join(outdir, "acc.tif"), tile=tile))
+measured()
+with rasterio.open(filled) as a, rasterio.open(acc) as b:
+    report(outdir, 1, f"tiles of {tile}²", filled=a.read(1), acc=b.read(1))
+"""
+
+TILED_CHECK = r"""
+import json, sys
+import numpy as np
+ours, tiled = sys.argv[1:3]
+plain, acc = np.load(f"{ours}/plain.npy"), np.load(f"{ours}/acc.npy")
+print(json.dumps({"fill_bit_identical": bool(np.array_equal(np.load(f"{tiled}/filled.npy").view(np.uint32),
+                                                            plain.view(np.uint32))),
+                  "accumulation_identical": bool(np.array_equal(np.load(f"{tiled}/acc.npy"), acc))}))
 """
 
 #: name → (label, pip requirement, child script)
@@ -186,13 +223,15 @@ d8 = L(ours, "d8")
 acc, pacc = L(ours, "acc"), L(peer, "acc")
 outlets = (d8 == 0) & valid
 big = np.argsort(acc[outlets])[-10:]
+# the peer's own outlets (no direction), wherever they are: the size of its largest catchment
+theirs_out = (mapped == 0) & valid & np.isfinite(pacc)
 print(json.dumps({
     "fill_equal": float((diff == 0).mean()), "fill_within_1cm": float((diff <= 0.01).mean()),
     "fill_max_diff_m": float(np.nanmax(diff)) if diff.size else 0.0,
     "d8_identical": float((mapped[valid] == d8[valid]).mean()),
     "outlets_equal": float((pacc[outlets] == acc[outlets]).mean()),
     "largest_outlets_equal": float((pacc[outlets][big] == acc[outlets][big]).mean()),
-    "largest_outlet": [int(acc[outlets][big[-1]]), float(pacc[outlets][big[-1]])],
+    "largest_outlet": [int(acc[outlets][big[-1]]), float(pacc[theirs_out].max()) if theirs_out.any() else None],
 }))
 """
 
@@ -250,7 +289,7 @@ def run(python: str, script: str, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(sizes, kinds, peers) -> None:
+def compare(sizes, kinds, peers, tile) -> None:
     print(f"cpus={os.cpu_count()}, load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for size in sizes:
         for kind in kinds:
@@ -265,6 +304,11 @@ def compare(sizes, kinds, peers) -> None:
                 results = {}
                 (tmp / "ours").mkdir()
                 results["geo_app"] = run(sys.executable, OURS, tmp / "dem.npy", tmp / "dem.tif", tmp / "ours")
+                if tile:
+                    (tmp / "tiled").mkdir()
+                    res = run(sys.executable, OURS_TILED, tmp / "dem.npy", tmp / "dem.tif", tmp / "tiled", tile)
+                    res["tiled_check"] = run(sys.executable, TILED_CHECK, tmp / "ours", tmp / "tiled")
+                    results["tiled"] = res
                 for name in peers:
                     (tmp / name).mkdir()
                     try:
@@ -283,17 +327,21 @@ def print_table(size, kind, results) -> None:
     print(f"\nDEM {size} × {size} ({kind}), wall s (CPU s / wall = threads really used)")
     print(f"{'':<24}{'fill':>16}{'d8':>16}{'accumulation':>16}{'peak MB':>9}{'threads':>8}  check against geo_app")
     for name, res in results.items():
-        label = "geo_app" if name == "geo_app" else PEERS[name][0]
+        label = {"geo_app": "geo_app", "tiled": "geo_app tiled (plain)"}.get(name) or PEERS[name][0]
         if "error" in res:
             print(f"{label:<24}failed: {res['error'][-300:]}")
             continue
         cells = "".join(f"{res['times'][s]:>8.2f} ({res['cpu'][s] / max(res['times'][s], 1e-9):.1f})".rjust(16)
                         for s in ("fill", "d8", "accumulation"))
         chk = res.get("check")
-        note = ("(reference; filled with ε, checks use its plain fill)" if chk is None else
+        tc = res.get("tiled_check")
+        note = (f"fill bit-identical to the single pass: {tc['fill_bit_identical']}; accumulation of our D8 "
+                f"identical: {tc['accumulation_identical']}" if tc else
+                "(reference; filled with ε, checks use its plain fill)" if chk is None else
                 f"fill equal {chk['fill_equal']:.4f}, ≤1 cm {chk['fill_within_1cm']:.4f} (max {chk['fill_max_diff_m']:.3g} m); "
                 f"D8 identical {chk['d8_identical']:.4f}; outlets equal {chk['outlets_equal']:.4f}, 10 largest "
-                f"{chk['largest_outlets_equal']:.1f} (largest {chk['largest_outlet'][0]} vs {chk['largest_outlet'][1]:.0f})")
+                f"{chk['largest_outlets_equal']:.1f}; largest catchment {chk['largest_outlet'][0]} cells vs "
+                f"{chk['largest_outlet'][1] if chk['largest_outlet'][1] is None else round(chk['largest_outlet'][1])}")
         print(f"{label:<24}{cells}{res['peak_rss_mb']:>9.0f}{res['threads']:>8}  {note}  [{res['version']}]")
 
 # The memory-bounded pipeline of `geo-app groundwater` (TerrainAnalysis.run_to_files + blockwise
@@ -308,8 +356,11 @@ import shapely
 from affine import Affine
 from geo_app import STORE_CRS, terrain
 from geo_app.water.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
-from geo_app.water.groundwater.potential import (PotentialResult, commune_class_areas_with_slivers, roc_auc_at_points,
-                                           weighted_overlay, write_outputs)
+from geo_app.water.groundwater.areas import commune_class_areas_with_slivers
+from geo_app.water.groundwater.outputs import write_outputs
+from geo_app.water.groundwater.overlay import weighted_overlay
+from geo_app.water.groundwater.potential import PotentialResult
+from geo_app.water.groundwater.roc import roc_auc_at_points
 from geo_app.water.terrain.blocks import scratch_env
 
 def status_mb(key):
@@ -393,6 +444,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[4000, 8000])
     ap.add_argument("--kinds", nargs="+", choices=["pits", "dissected"], default=["pits", "dissected"])
     ap.add_argument("--peers", nargs="*", choices=list(PEERS), default=list(PEERS))
+    ap.add_argument("--tile", type=int, default=2048, help="tile size of the tiled run (0: none)")
     ap.add_argument("--pipeline-only", action="store_true", help="only the memory-bounded pipeline (no peer)")
     ap.add_argument("--size", type=int, default=4000, help="DEM size of --pipeline-only")
     ap.add_argument("--no-outputs", action="store_true",
@@ -404,7 +456,7 @@ def main() -> None:
             np.save(dem, pits_dem(args.size))
             print_pipeline(args.size, run(sys.executable, PIPELINE, dem, "0" if args.no_outputs else "1"))
         return
-    compare(args.sizes, args.kinds, args.peers)
+    compare(args.sizes, args.kinds, args.peers, args.tile)
 
 
 if __name__ == "__main__":
