@@ -252,10 +252,17 @@ def test_blockwise_local_operations_equal_whole_grid(tmp_path):
 def test_fill_is_the_lowest_path_level_of_a_plain_dijkstra(epsilon):
     from support.terrain_reference import lowest_path_fill, pitted_dem
 
+    from geo_app.water.terrain import algorithms
+
     z = pitted_dem(70, 90)
     got = terrain.fill_depressions(z, epsilon=epsilon)
     assert np.array_equal(got, lowest_path_fill(z, epsilon), equal_nan=True)
     assert (got[~np.isnan(z)] >= z[~np.isnan(z)]).all()
+    # the slope trace and its cap are shortcuts: off, or cut short, the values are the same
+    for cap in (0, 3):
+        own = z.copy()
+        algorithms._fill_kernel(own, epsilon, np.zeros(own.size, np.uint8), cap)
+        assert np.array_equal(own, got, equal_nan=True)
 
 
 def test_d8_blockwise_equals_whole_grid_and_accumulation_counts_every_cell(tmp_path):

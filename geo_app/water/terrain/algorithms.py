@@ -243,19 +243,29 @@ def _fifo_push(q, head, tail, count, v):
 
 
 _LOW32 = np.uint64(0xFFFFFFFF)
+#: Cells a slope trace may finish before it hands the rest to the heap: bounds its queue at 512 kB
+#: (measured at 2 000²: 2¹², 2¹⁶ and 2²⁰ run in the same time; the result never depends on it).
+_TRACE_CAP = 1 << 16
 
 
 @numba.jit(**_JIT)
-def _fill_kernel(z, epsilon, closed):
+def _fill_kernel(z, epsilon, closed, trace_cap=_TRACE_CAP):
     """Priority-flood in exact priority order (Barnes et al. 2014, with the plain queue).
 
     The value given to a cell is the lowest, over all paths from an outlet (grid border or a cell
     beside nodata), of the path's highest elevation (``epsilon``: each step rises at least one float32
     ulp). Cells are finished in non-decreasing value, which makes that value unique whatever the
-    order of ties (so tiles can reproduce it, see ``tiled``). A cell at or below the level of the
-    cell that reaches it is raised to that level and queued in a plain FIFO instead of the heap:
-    those levels arrive in non-decreasing order, so taking the lower of the FIFO front and the heap
-    top keeps the exact order. Cells above that level go on the heap (one uint64 each).
+    order of ties (so tiles can reproduce it, see ``tiled``). Two shortcuts change no value:
+
+    - a cell at or below the level of the cell that reaches it is raised to that level and queued
+      in a plain FIFO instead of the heap (Barnes et al. 2014): those levels arrive in non-decreasing
+      order, so taking the lower of the FIFO front and the heap top keeps the exact order;
+    - a cell above that level keeps its elevation (no lower path can exist), and so does every cell
+      reached from it climbing strictly: a breadth-first slope trace finishes them without the heap
+      (Zhou, Sun & Fu 2016), and only a traced cell with a lower or equal unfinished neighbour goes on
+      the heap (one uint64 each), to be expanded in priority order. On the dissected test relief this
+      halves the fill's time; on noisy relief, where nearly every cell has a lower neighbour, it is
+      neutral. ``trace_cap`` = 0 turns the trace off.
     """
     rows, cols = z.shape
     n = rows * cols
@@ -269,6 +279,7 @@ def _fill_kernel(z, epsilon, closed):
     pcount = 0
     buf = np.empty(1, dtype=np.float32)
     ibuf = buf.view(np.int32)
+    tq = np.empty(max(1, trace_cap), dtype=np.int64)
     # Seeds: the grid border and every valid cell touching nodata (holes drain out, like an edge).
     for r in range(rows):
         edge_row = r == 0 or r == rows - 1
@@ -315,8 +326,37 @@ def _fill_kernel(z, epsilon, closed):
             if flat[ni] <= level:
                 flat[ni] = level
                 pit, phead, ptail, pcount = _fifo_push(pit, phead, ptail, pcount, ni)
-            else:
+            elif trace_cap == 0:
                 heap, hsize = _heap_push(heap, hsize, _order_key(flat[ni]) | np.uint64(ni))
+            else:
+                # slope trace, breadth first: every cell reached climbing strictly keeps its elevation
+                tq[0] = ni
+                th = 0
+                tt = 1
+                while th < tt:
+                    t = tq[th]
+                    th += 1
+                    zt = flat[t]
+                    lt = _next_up(buf, ibuf, zt) if epsilon else zt
+                    tr = t // cols
+                    tc = t - tr * cols
+                    deferred = False
+                    for j in range(8):
+                        mr = tr + _DR[j]
+                        mc = tc + _DC[j]
+                        if mr < 0 or mr >= rows or mc < 0 or mc >= cols:
+                            continue
+                        mi = mr * cols + mc
+                        if closed[mi]:
+                            continue
+                        if flat[mi] > lt and tt < tq.shape[0]:
+                            closed[mi] = 1
+                            tq[tt] = mi
+                            tt += 1
+                        else:
+                            deferred = True
+                    if deferred:
+                        heap, hsize = _heap_push(heap, hsize, _order_key(zt) | np.uint64(t))
 
 
 def fill_depressions(dem, epsilon: bool = False, inplace: bool = False, out=None, tile: int | None = None):
