@@ -1,6 +1,7 @@
 """Terrain benchmark: fill, D8 and accumulation against the fastest peers, and the `geo-app groundwater` pipeline.
 
-    python bench/bench_terrain.py [--sizes 4000 8000] [--kinds pits dissected] [--peers wbw richdem pyflwdir xrspatial]
+    python bench/bench_terrain.py [--sizes 4000 8000 | --size N] [--kinds pits dissected] [--tile 2048]
+                                  [--peers wbw richdem pyflwdir xrspatial | --skip-peer]
     python bench/bench_terrain.py --pipeline-only [--size 4000] [--no-outputs]
 
 Peers (each in a virtual environment of its own, made on first use under /tmp/terrain-peer-NAME with
@@ -446,17 +447,19 @@ def main() -> None:
     ap.add_argument("--peers", nargs="*", choices=list(PEERS), default=list(PEERS))
     ap.add_argument("--tile", type=int, default=2048, help="tile size of the tiled run (0: none)")
     ap.add_argument("--pipeline-only", action="store_true", help="only the memory-bounded pipeline (no peer)")
-    ap.add_argument("--size", type=int, default=4000, help="DEM size of --pipeline-only")
+    ap.add_argument("--size", type=int, help="one DEM size (default 4000 for --pipeline-only)")
+    ap.add_argument("--skip-peer", action="store_true", help="geo_app (single pass and tiled) only")
     ap.add_argument("--no-outputs", action="store_true",
                     help="pipeline without ROC, per-commune areas and the written outputs (fast)")
     args = ap.parse_args()
     if args.pipeline_only:
+        size = args.size or 4000
         with tempfile.TemporaryDirectory() as tmp:
             dem = Path(tmp) / "dem.npy"
-            np.save(dem, pits_dem(args.size))
-            print_pipeline(args.size, run(sys.executable, PIPELINE, dem, "0" if args.no_outputs else "1"))
+            np.save(dem, pits_dem(size))
+            print_pipeline(size, run(sys.executable, PIPELINE, dem, "0" if args.no_outputs else "1"))
         return
-    compare(args.sizes, args.kinds, args.peers, args.tile)
+    compare([args.size] if args.size else args.sizes, args.kinds, [] if args.skip_peer else args.peers, args.tile)
 
 
 if __name__ == "__main__":

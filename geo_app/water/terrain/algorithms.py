@@ -1,42 +1,37 @@
 """Terrain algorithms on a regular grid in a projected CRS (metres).
 
-Memory model (why a 20 000 × 20 000 DEM fits): rasters are held as float32 (elevation, slope, TWI),
-uint32 (flow accumulation in cells) or uint8 (D8 codes, flags); no full-raster float64 array is ever
-made, and no operation needs 8 bytes per cell at once.
+One function per operation; ``block=`` (or a GeoTIFF path as input or output) runs a local operation
+block by block, ``tile=`` runs fill or accumulation tile by tile on GeoTIFFs larger than memory
+(``geo_app.water.terrain.tiled``). The values never depend on the blocks or tiles. docs/terrain.md
+describes the algorithms, the memory model and the benchmark.
 
-- Local operations run block by block (``geo_app.water.terrain.blocks``: 512² windows, a 1-cell halo for
-  slope's 3 × 3 neighbourhood, a halo of the window's half-size for the densities) from arrays or
-  tiled scratch GeoTIFFs into arrays or tiled scratch GeoTIFFs: :func:`slope_blocks`,
-  :func:`twi_blocks`, :func:`drainage_density_blocks` (streams and stream lengths per block),
-  :func:`line_density_blocks`. Working memory: a few blocks (~1 MB each), whatever the grid; the
-  values equal the whole-array functions' (the densities up to float32 rounding of moving sums).
-- The global algorithms need the whole grid because a cell's result depends on cells arbitrarily far
-  away; each keeps ≤ 4 bytes per cell per array:
+Memory model: rasters are held as float32 (elevation, slope, TWI), uint32 (flow accumulation in
+cells) or uint8 (D8 codes, flags); no full-raster float64 array is ever made.
+
+- Local operations (:func:`slope`, :func:`twi`, :func:`line_density`, :func:`drainage_density`,
+  and :func:`flow_direction_d8`) with ``block``: 512² windows by default, a 1-cell halo for 3 × 3
+  neighbourhoods, a halo of the window's half-size for the densities, from arrays or tiled scratch
+  GeoTIFFs into arrays or tiled scratch GeoTIFFs (``geo_app.water.terrain.blocks``). Working memory:
+  a few blocks (~1 MB each), whatever the grid; the values equal the whole-array run (the densities
+  up to float32 rounding of moving sums).
+- The global algorithms on a whole array, each ≤ 4 bytes per cell per array:
   ``fill_depressions``: in place on the float32 DEM with ``inplace=True`` (else a float32 copy) +
-  a uint8 "closed" flag + the priority-flood front (heap and FIFO from the perimeter, doubled only
-  while the front grows): 1 byte per cell + the front beyond the DEM.
+  a uint8 "closed" flag + the priority-flood front (heap, FIFO and a bounded slope-trace queue):
+  1 byte per cell + the front beyond the DEM.
   ``flow_direction_d8``: uint8 output, no temporaries: 1 byte per cell.
   ``flow_accumulation``: uint32 output + uint8 in-degree: 5 bytes per cell.
 - ``TerrainAnalysis.run_to_files`` (what ``geo-app groundwater`` runs) chains them: slope to a
   scratch GeoTIFF, fill in place on the DEM (``consume_dem``; else a 4 B copy, freed after D8),
   D8 (1 B), accumulation (4 B + 1 B in-degree), TWI and drainage density block by block to scratch
-  GeoTIFFs, then D8 and accumulation freed. Peak: DEM 4 + valid mask 1 + D8 1 + accumulation 4 + in-degree 1
-  = 11 bytes per cell (the fill, 4 + 1 + 1 + front, is below it).
-
-Measured (``bench/bench_terrain.py --pipeline-only``, peak RSS of each step above the RSS with the
-libraries and the DEM loaded; 2 cores, 24 GB): at 8 000² (6.4·10⁷ cells, DEM 256 MB) the terrain
-steps peaked at +11.3 bytes per cell (model: 11) and the blockwise overlay + classes at +17.8 (mask 1 +
-index 4 + classes 1 = 6 B/cell, the rest GDAL's block cache of the scratch GeoTIFFs, then 5 % of RAM
-= ~1.2 GB by default). With the cache capped at 64 MB for the run (``blocks.scratch_env``), at
-4 000²: terrain steps +8.0 B/cell (was +11.4), overlay + classes +7.0 (was +18.0), same times.
-Extrapolated to 20 000² (4·10⁸ cells): DEM 1.6 GB + 11 B/cell (4.4 GB) + 64 MB cache + ~0.2 GB
-libraries ≈ 6.3 GB for the model before its outputs, against ~17 GB (42 B/cell) before the blockwise
-rewrite. The outputs (COGs from tiled staging files; per-commune areas block by block; class polygons
-one class at a time) are bounded except the polygons, whose memory follows the number of regions of
-a class (GDAL's polygoniser holds them all, ~600 B a region): see ``geo_app.water.groundwater.potential``.
+  GeoTIFFs, then D8 and accumulation freed. Peak: DEM 4 + valid mask 1 + D8 1 + accumulation 4 +
+  in-degree 1 = 11 bytes per cell (the fill, 4 + 1 + 1 + front, is below it). Measured with
+  ``bench/bench_terrain.py --pipeline-only`` (peak RSS of each step above the RSS with the libraries
+  and the DEM loaded; GDAL's block cache capped at 64 MB by ``blocks.scratch_env``): at 4 000² the
+  terrain steps +8.0 B/cell, the overlay + classes +7.0; at 20 000² that is ≈ 6.3 GB before the
+  outputs, which is why the tiled fill and accumulation exist.
 
 Kernels are compiled with numba (BSD) because priority-flood and the downstream walk are inherently
-sequential; vectorised numpy would need many full-size temporaries.
+sequential; vectorised numpy would need many full-size temporaries. D8 is a parallel loop over rows.
 """
 from __future__ import annotations
 
