@@ -100,8 +100,11 @@ def _open_out(path, like, dtype, nodata):
 @numba.jit(**_JIT)
 def _label_flood(z, labels):
     """Priority-flood (plain) from every cell whose label is ≥ 0; unlabelled cells (-1) take the label
-    of the cell that reaches them. Returns the touching label pairs and the level at which they meet
-    (``max`` of the two filled values), one row per touching pair of cells (duplicates included)."""
+    of the cell that reaches them. Returns the touching label pairs and the level at which they meet.
+
+    A pair of touching cells is recorded once, when the later of the two is finished, at its level
+    (the higher of the two filled values, since cells are finished in non-decreasing level): so the
+    rows come in non-decreasing level and the first row of a label pair is its lowest meeting level."""
     rows, cols = z.shape
     n = rows * cols
     flat = z.reshape(n)
@@ -116,6 +119,7 @@ def _label_flood(z, labels):
     eb = np.empty(1024, dtype=np.int32)
     ew = np.empty(1024, dtype=np.float32)
     ne = 0
+    done = np.zeros(n, dtype=np.uint8)
     for i in range(n):
         if lab[i] >= 0:
             heap, hsize = _heap_push(heap, hsize, _order_key(flat[i]) | np.uint64(i))
@@ -131,6 +135,7 @@ def _label_flood(z, labels):
             ci = np.int64(item & _LOW32)
         level = flat[ci]
         own = lab[ci]
+        done[ci] = 1
         r = ci // cols
         c = ci - r * cols
         for k in range(8):
@@ -149,7 +154,7 @@ def _label_flood(z, labels):
                     pit, phead, ptail, pcount = _fifo_push(pit, phead, ptail, pcount, ni)
                 else:
                     heap, hsize = _heap_push(heap, hsize, _order_key(flat[ni]) | np.uint64(ni))
-            elif other != own:
+            elif other != own and done[ni]:
                 if ne == ea.shape[0]:
                     ea2 = np.empty(2 * ne, dtype=np.int32)
                     eb2 = np.empty(2 * ne, dtype=np.int32)
@@ -160,19 +165,16 @@ def _label_flood(z, labels):
                     ea, eb, ew = ea2, eb2, ew2
                 ea[ne] = min(own, other)
                 eb[ne] = max(own, other)
-                ew[ne] = max(level, flat[ni])
+                ew[ne] = level
                 ne += 1
     return ea[:ne], eb[:ne], ew[:ne]
 
 
-def _lowest_per_pair(a, b, w):
-    """Keep, for each (a, b) pair, the row of lowest ``w``."""
+def _lowest_per_pair(a, b, w, labels: int):
+    """Keep, for each (a, b) pair, its first row (the lowest ``w``: rows come in non-decreasing ``w``)."""
     if a.size == 0:
         return a, b, w
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
-    first = np.ones(a.size, bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    _, first = np.unique(a.astype(np.int64) * (labels + 1) + b, return_index=True)
     return a[first], b[first], w[first]
 
 
@@ -198,7 +200,7 @@ def _fill_stage1(ds, win, rows, cols):
     pr, pc, gid = pr[keep], pc[keep], gid[keep]
     labels[pr, pc] = np.arange(1, pr.size + 1, dtype=np.int32)
     ea, eb, ew = _label_flood(z.copy(), labels)
-    ea, eb, ew = _lowest_per_pair(ea, eb, ew)
+    ea, eb, ew = _lowest_per_pair(ea, eb, ew, pr.size)
     to_gid = np.concatenate([[-1], gid])
     out_a, out_b, out_w = [to_gid[ea]], [to_gid[eb]], [ew]
     # across the tile's edge: each pair of neighbouring edge cells meets at the higher of the two
