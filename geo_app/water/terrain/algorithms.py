@@ -238,6 +238,21 @@ def _fifo_push(q, head, tail, count, v):
 
 
 _LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@numba.jit(**_JIT)
+def _next_cell(flat, heap, hsize, pit, phead, pcount):
+    """The next cell in exact priority order: the FIFO front unless the heap top is lower
+    (``(cell, hsize, phead, pcount)``; the FIFO's levels never decrease, so this keeps the order)."""
+    if pcount > 0 and (hsize == 0 or flat[pit[phead]] <= flat[np.int64(heap[0] & _LOW32)]):
+        ci = pit[phead]
+        phead += 1
+        if phead == pit.shape[0]:
+            phead = 0
+        return ci, hsize, phead, pcount - 1
+    item, hsize = _heap_pop(heap, hsize)
+    return np.int64(item & _LOW32), hsize, phead, pcount
+
 #: Cells a slope trace may finish before it hands the rest to the heap: bounds its queue at 512 kB
 #: (measured at 2 000²: 2¹², 2¹⁶ and 2²⁰ run in the same time; the result never depends on it).
 _TRACE_CAP = 1 << 16
@@ -295,15 +310,7 @@ def _fill_kernel(z, epsilon, closed, trace_cap=_TRACE_CAP):
                 closed[i] = 1
                 heap, hsize = _heap_push(heap, hsize, _order_key(flat[i]) | np.uint64(i))
     while hsize > 0 or pcount > 0:
-        if pcount > 0 and (hsize == 0 or flat[pit[phead]] <= flat[np.int64(heap[0] & _LOW32)]):
-            ci = pit[phead]
-            phead += 1
-            if phead == pit.shape[0]:
-                phead = 0
-            pcount -= 1
-        else:
-            item, hsize = _heap_pop(heap, hsize)
-            ci = np.int64(item & _LOW32)
+        ci, hsize, phead, pcount = _next_cell(flat, heap, hsize, pit, phead, pcount)
         zc = flat[ci]
         level = _next_up(buf, ibuf, zc) if epsilon else zc
         r = ci // cols

@@ -48,6 +48,7 @@ from geo_app.water.terrain.algorithms import (
     _DC,
     _DR,
     _JIT,
+    _LOW32,
     _accumulate,
     _cycle_error,
     _downstream,
@@ -55,10 +56,11 @@ from geo_app.water.terrain.algorithms import (
     _fill_kernel,
     _heap_pop,
     _heap_push,
+    _next_cell,
     _order_key,
 )
+from geo_app.water.terrain.blocks import block_windows
 
-_LOW32 = np.uint64(0xFFFFFFFF)
 _UNSEEN = -1
 _NODATA = -2
 
@@ -67,10 +69,7 @@ def tiles(shape, tile: int):
     """``(r0, r1, c0, c1)`` of the tiles covering ``shape``."""
     if tile < 3:
         raise ValueError(f"tile must be ≥ 3 cells (got {tile})")
-    rows, cols = shape
-    for r0 in range(0, rows, tile):
-        for c0 in range(0, cols, tile):
-            yield r0, min(r0 + tile, rows), c0, min(c0 + tile, cols)
+    return block_windows(shape, tile)
 
 
 def _read(ds, r0, r1, c0, c1, dtype=np.float32):
@@ -124,15 +123,7 @@ def _label_flood(z, labels):
         if lab[i] >= 0:
             heap, hsize = _heap_push(heap, hsize, _order_key(flat[i]) | np.uint64(i))
     while hsize > 0 or pcount > 0:
-        if pcount > 0 and (hsize == 0 or flat[pit[phead]] <= flat[np.int64(heap[0] & _LOW32)]):
-            ci = pit[phead]
-            phead += 1
-            if phead == pit.shape[0]:
-                phead = 0
-            pcount -= 1
-        else:
-            item, hsize = _heap_pop(heap, hsize)
-            ci = np.int64(item & _LOW32)
+        ci, hsize, phead, pcount = _next_cell(flat, heap, hsize, pit, phead, pcount)
         level = flat[ci]
         own = lab[ci]
         done[ci] = 1
