@@ -30,9 +30,9 @@ downstream (each tile's outflow at an edge cell is its own accumulation there pl
 path leads to it) and gives each edge cell what flows into it from other tiles. Stage 3 accumulates
 each tile again with those inflows added: the counts are integers, so they equal the single pass.
 
-Memory: one tile and its flags (fill: 4 + 4 + 1 B per tile cell; accumulation: 1 + 1 + 4 + 4 + 1 B)
-and the edge graph, whatever the size of the DEM; GDAL reads and writes the tiles through its
-(capped) block cache.
+Memory: one tile and its flags (fill: 4 + 4 + 1 + 1 B per tile cell; accumulation: 1 + 1 + 4 + 8 + 1 B)
+and the edge graph, whatever the size of the DEM; GDAL reads and writes the tiles through its block
+cache, capped at ``blocks.SCRATCH_CACHE_MB`` for the run.
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ from geo_app.water.terrain.algorithms import (
     _next_cell,
     _order_key,
 )
-from geo_app.water.terrain.blocks import block_windows
+from geo_app.water.terrain.blocks import block_windows, scratch_env
 
 _UNSEEN = -1
 _NODATA = -2
@@ -264,7 +264,9 @@ def fill_tiled(dem, out, tile: int = 2048) -> Path:
     if out is None:
         raise ValueError("a tiled fill writes a GeoTIFF: give out= a path")
     out = Path(out)
-    with rasterio.open(dem) as ds:
+    # GDAL's block cache capped (5 % of RAM by default): each tile is read whole, twice, so a larger
+    # cache only holds memory
+    with scratch_env(), rasterio.open(dem) as ds:
         rows, cols = ds.height, ds.width
         if rows * cols >= 2**32:
             raise ValueError("raster too large: cell indices are 32-bit")
@@ -408,7 +410,8 @@ def accumulation_tiled(d8, valid, out, tile: int = 2048) -> Path:
     if out is None:
         raise ValueError("a tiled accumulation writes a GeoTIFF: give out= a path")
     out = Path(out)
-    with rasterio.open(d8) as d8ds, (rasterio.open(valid) if valid is not None else nullcontext()) as vds:
+    with scratch_env(), rasterio.open(d8) as d8ds, \
+            (rasterio.open(valid) if valid is not None else nullcontext()) as vds:
         rows, cols = d8ds.height, d8ds.width
         if rows * cols >= 2**32:
             raise ValueError("raster too large for uint32 accumulation")
