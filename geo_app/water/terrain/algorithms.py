@@ -384,6 +384,8 @@ def fill_depressions(dem, epsilon: bool = False, inplace: bool = False, out=None
         if epsilon:
             raise ValueError("tiled fill is plain (epsilon=False) only / lấp theo ô chỉ hỗ trợ epsilon=False")
         return fill_tiled(dem, out, tile)
+    if out is not None:
+        raise ValueError("out= is the GeoTIFF of a tiled fill: give tile= too")
     z = _as_float32(dem)
     if not inplace or z is not dem:
         z = z.copy()
@@ -521,6 +523,8 @@ def flow_accumulation(d8, valid=None, out=None, tile: int | None = None):
         from geo_app.water.terrain.tiled import accumulation_tiled
 
         return accumulation_tiled(d8, valid, out, tile)
+    if out is not None:
+        raise ValueError("out= is the GeoTIFF of a tiled accumulation: give tile= too")
     d8 = np.ascontiguousarray(d8, dtype=np.uint8)
     if valid is None:
         valid = np.ones(d8.shape, dtype=np.bool_)
