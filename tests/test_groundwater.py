@@ -470,7 +470,7 @@ def test_commune_counts_block_by_block_equal_one_rasterisation_of_the_grid():
     import shapely
     from rasterio.features import rasterize
 
-    from geo_app.water.groundwater.potential import commune_class_counts
+    from geo_app.water.groundwater.areas import commune_class_counts
 
     rng = np.random.default_rng(11)
     rows, cols = 173, 211
@@ -514,20 +514,20 @@ def test_class_polygon_wkb_is_the_wkb_of_the_multipolygon_of_the_regions(monkeyp
     import shapely
     from rasterio.features import shapes
 
-    from geo_app.water.groundwater import potential
+    from geo_app.water.groundwater import polygons
 
     rng = np.random.default_rng(8)
     classes = rng.integers(0, 4, (90, 120)).astype(np.uint8)  # fragmented: holes, many regions
     classes[20:60, 30:90] = 2
     classes[30:50, 40:80] = 1  # a region with a hole of another class inside it
     transform = Affine(CELL, 0, ORIGIN_X, 0, -CELL, ORIGIN_Y)
-    monkeypatch.setattr(potential, "_RING_BATCH_POINTS", 500)  # many batches
+    monkeypatch.setattr(polygons, "_RING_BATCH_POINTS", 500)  # many batches
     for k in (1, 2, 3):
         cells = classes == k
         parts = [shapely.geometry.shape(g) for g, _ in shapes(cells.view(np.uint8), mask=cells, transform=transform)]
         expected = shapely.to_wkb(shapely.multipolygons(parts))
-        assert bytes(potential._class_polygon_wkb(classes, k, transform)) == expected
-    assert potential._class_polygon_wkb(classes, 5, transform) is None
+        assert bytes(polygons._class_polygon_wkb(classes, k, transform)) == expected
+    assert polygons._class_polygon_wkb(classes, 5, transform) is None
 
 
 def test_the_run_caps_gdal_block_cache(tmp_path, monkeypatch):

@@ -91,7 +91,10 @@ def test_flat_areas_drain_after_epsilon_fill():
     acc = terrain.flow_accumulation(d8)
     # rim cells lower than nothing can be outlets; the interior must all drain somewhere
     assert not (d8[1:-1, 1:-1] == 0).any()
-    assert acc.max() > 100
+    # every cell of the flat reaches an outlet (the border cells, at 100 m, are outlets as much as the
+    # low one: the ε-fill is the lowest path level, so the flat drains to its nearest rim cell)
+    assert acc[d8 == 0].sum() == z.size
+    assert acc.max() > 20
 
 
 def test_nodata_cells_act_as_outlets_and_stay_nodata():
@@ -228,18 +231,91 @@ def test_blockwise_local_operations_equal_whole_grid(tmp_path):
     valid = ~np.isnan(z)
     cell = (30.0, 25.0)
     slp = terrain.slope(z, cell)
-    assert np.array_equal(terrain.slope_blocks(z, cell, block=64), slp, equal_nan=True)
+    assert np.array_equal(terrain.slope(z, cell, block=64), slp, equal_nan=True)
     filled = terrain.fill_depressions(z, epsilon=True)
     d8 = terrain.flow_direction_d8(filled, cell)
     acc = terrain.flow_accumulation(d8, valid)
-    path = terrain.slope_blocks(z, cell, out=tmp_path / "slope.tif", block=64)
-    wet = terrain.twi_blocks(acc, path, cell, block=64)
+    path = terrain.slope(z, cell, out=tmp_path / "slope.tif", block=64)
+    wet = terrain.twi(acc, path, cell, block=64)
     assert np.array_equal(wet, terrain.twi(acc, slp, cell), equal_nan=True)
     dd = terrain.drainage_density(terrain.stream_network(acc, cell, 50_000), d8, cell, 400, valid)
-    got = blocks.read_all(terrain.drainage_density_blocks(acc, d8, cell, 50_000, 400, valid,
-                                                          out=tmp_path / "dd.tif", block=64))
+    got = blocks.read_all(terrain.drainage_density(terrain.Streams(acc, cell, 50_000), d8, cell, 400, valid,
+                                                   out=tmp_path / "dd.tif", block=64))
     np.testing.assert_allclose(got, dd, rtol=1e-6, equal_nan=True)
     # fill in place: the same surface, no copy
     own = z.copy()
     assert terrain.fill_depressions(own, epsilon=True, inplace=True) is own
     assert np.array_equal(own, filled, equal_nan=True)
+
+
+@pytest.mark.parametrize("epsilon", [False, True])
+def test_fill_is_the_lowest_path_level_of_a_plain_dijkstra(epsilon):
+    from support.terrain_reference import lowest_path_fill, pitted_dem
+
+    from geo_app.water.terrain import algorithms
+
+    z = pitted_dem(70, 90)
+    got = terrain.fill_depressions(z, epsilon=epsilon)
+    assert np.array_equal(got, lowest_path_fill(z, epsilon), equal_nan=True)
+    assert (got[~np.isnan(z)] >= z[~np.isnan(z)]).all()
+    # the slope trace and its cap are shortcuts: off, or cut short, the values are the same
+    for cap in (0, 3):
+        own = z.copy()
+        algorithms._fill_kernel(own, epsilon, np.zeros(own.size, np.uint8), cap)
+        assert np.array_equal(own, got, equal_nan=True)
+
+
+def test_d8_blockwise_equals_whole_grid_and_accumulation_counts_every_cell(tmp_path):
+    from support.terrain_reference import pitted_dem
+
+    z = pitted_dem(130, 170)
+    filled = terrain.fill_depressions(z, epsilon=True)
+    d8 = terrain.flow_direction_d8(filled, CELL)
+    assert np.array_equal(terrain.flow_direction_d8(filled, CELL, block=32), d8)
+    valid = ~np.isnan(z)
+    acc = terrain.flow_accumulation(d8, valid)
+    # ε-filled: only the border and the rim of the hole are outlets, and all flow reaches them
+    assert acc[(d8 == 0) & valid].sum() == valid.sum()
+
+
+def _write_grid(path, array, dtype="float32", nodata=None):
+    with rasterio.open(path, "w", driver="GTiff", height=array.shape[0], width=array.shape[1], count=1, dtype=dtype,
+                       crs="EPSG:9208", transform=ORIGIN, nodata=nodata) as dst:
+        dst.write(array.astype(dtype), 1)
+    return path
+
+
+@pytest.mark.parametrize("tile", [7, 16, 45])
+def test_tiled_fill_is_bit_identical_to_the_single_pass(tmp_path, tile):
+    from support.terrain_reference import pitted_dem
+
+    # SYNTHETIC: depressions wider than the tiles, flats, a nodata hole, a ragged last tile
+    z = pitted_dem(101, 133)
+    src = _write_grid(tmp_path / "dem.tif", np.where(np.isnan(z), -9999, z), nodata=-9999)
+    out = terrain.fill_depressions(src, out=tmp_path / "filled.tif", tile=tile)
+    with rasterio.open(out) as ds:
+        got = ds.read(1)
+    single = terrain.fill_depressions(z)
+    assert (single != z)[~np.isnan(z)].sum() > 500  # the test DEM really has depressions to fill
+    assert np.array_equal(got, single, equal_nan=True)
+    assert np.array_equal(got.view(np.uint32), single.view(np.uint32))  # bit for bit
+
+
+@pytest.mark.parametrize("tile", [5, 16, 64])
+def test_tiled_accumulation_equals_the_single_pass(tmp_path, tile):
+    from support.terrain_reference import pitted_dem
+
+    z = pitted_dem(120, 150, seed=3)
+    valid = ~np.isnan(z)
+    d8 = terrain.flow_direction_d8(terrain.fill_depressions(z, epsilon=True), CELL)
+    single = terrain.flow_accumulation(d8, valid)
+    assert single.max() > 2000  # long flow paths crossing many tiles
+    d8_path = _write_grid(tmp_path / "d8.tif", d8, "uint8")
+    dem_path = _write_grid(tmp_path / "dem.tif", z)
+    out = terrain.flow_accumulation(d8_path, dem_path, out=tmp_path / "acc.tif", tile=tile)
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1), single)
+    # without a validity raster every cell counts, as in the single pass without a mask
+    out = terrain.flow_accumulation(d8_path, None, out=tmp_path / "acc_all.tif", tile=tile)
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1), terrain.flow_accumulation(d8))

@@ -9,12 +9,20 @@
     level.cv["rmse_m"], level.cv_table
 """
 from geo_app.water.groundwater.ahp import AhpError, AhpResult, ahp_weights, load_ahp, renormalise
+from geo_app.water.groundwater.areas import (
+    MIN_COMMUNE_OVERLAP_FRACTION,
+    MIN_COMMUNE_OVERLAP_HA,
+    commune_class_areas,
+    commune_class_areas_with_slivers,
+)
+from geo_app.water.groundwater.classes import CLASS_NAMES, Classification, classify
 from geo_app.water.groundwater.distribution import (
     DistributionResult,
     find_level_field,
     groundwater_distribution,
     well_columns,
 )
+from geo_app.water.groundwater.errors import PotentialError
 from geo_app.water.groundwater.inputs import (
     INVENTORY,
     INVENTORY_POINT_KINDS,
@@ -24,30 +32,23 @@ from geo_app.water.groundwater.inputs import (
     rasterize_factor,
 )
 from geo_app.water.groundwater.level import LevelError, LevelSurface, aquifer_units, interpolate_level
+from geo_app.water.groundwater.polygons import class_polygons
 from geo_app.water.groundwater.potential import (
-    CLASS_NAMES,
     DEFAULT_AHP,
     DEFAULT_RECLASS,
-    MIN_COMMUNE_OVERLAP_FRACTION,
-    MIN_COMMUNE_OVERLAP_HA,
-    Classification,
-    PotentialError,
+    PotentialInputs,
     PotentialResult,
-    class_polygons,
-    classify,
-    commune_class_areas,
-    commune_class_areas_with_slivers,
     default_extent,
     groundwater_potential,
-    roc_auc,
 )
 from geo_app.water.groundwater.reclass import ReclassError, ReclassTable, load_reclass, parse_tables
+from geo_app.water.groundwater.roc import roc_auc
 
 __all__ = [
     "DistributionResult", "INVENTORY", "INVENTORY_POINT_KINDS", "InputError", "VectorFactor", "find_level_field",
     "groundwater_distribution", "inventory_points", "rasterize_factor", "well_columns",
     "AhpError", "AhpResult", "CLASS_NAMES", "DEFAULT_AHP", "DEFAULT_RECLASS", "LevelError", "LevelSurface",
-    "Classification", "MIN_COMMUNE_OVERLAP_FRACTION", "MIN_COMMUNE_OVERLAP_HA", "PotentialError", "PotentialResult", "ReclassError", "ReclassTable", "ahp_weights", "aquifer_units", "classify",
+    "Classification", "MIN_COMMUNE_OVERLAP_FRACTION", "MIN_COMMUNE_OVERLAP_HA", "PotentialError", "PotentialInputs", "PotentialResult", "ReclassError", "ReclassTable", "ahp_weights", "aquifer_units", "classify",
     "class_polygons", "commune_class_areas", "commune_class_areas_with_slivers", "default_extent", "groundwater_potential", "interpolate_level", "load_ahp",
     "load_reclass", "parse_tables", "renormalise", "roc_auc",
 ]

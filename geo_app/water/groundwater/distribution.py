@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from geo_app import STORE_CRS, __version__
+from geo_app.io.cog import write_cog
 from geo_app.water.groundwater.inputs import INVENTORY, frame_digest, inventory_points, read_vector
 from geo_app.water.groundwater.level import LevelError, interpolate_level
 
@@ -351,8 +352,6 @@ def write_distribution(result: DistributionResult, out_dir: Path) -> dict:
     import pandas as pd
     import pyogrio
 
-    from geo_app.water.groundwater.potential import _write_cog
-
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".groundwater-level-", dir=out_dir.parent))
@@ -363,10 +362,10 @@ def write_distribution(result: DistributionResult, out_dir: Path) -> dict:
                 "CV_MAE_M": f"{cv['mae_m']:.4f}", "QUANTITY": result.quantity}
         names = []
         main_name = f"groundwater_{result.quantity}.tif"
-        _write_cog(tmp / main_name, result.surface, result.transform, np.float32, np.nan, tags)
+        write_cog(tmp / main_name, result.surface, result.transform, np.float32, np.nan, tags)
         names.append(main_name)
         if result.depth is not None:
-            _write_cog(tmp / "groundwater_depth.tif", result.depth, result.transform, np.float32, np.nan,
+            write_cog(tmp / "groundwater_depth.tif", result.depth, result.transform, np.float32, np.nan,
                        dict(tags, QUANTITY="depth (DEM − level)"))
             names.append("groundwater_depth.tif")
 

@@ -17,30 +17,27 @@ import numpy as np
 
 from geo_app.water.terrain.algorithms import (
     D8_CODES,
+    Streams,
     drainage_density,
-    drainage_density_blocks,
     fill_depressions,
     flow_accumulation,
     flow_direction_d8,
     line_density,
-    line_density_blocks,
     rasterize_line_length,
     slope,
-    slope_blocks,
     stream_length,
     stream_network,
     twi,
-    twi_blocks,
 )
 from geo_app.water.terrain.blocks import DEFAULT_BLOCK
 from geo_app.water.terrain.dem import Dem, DemError, fill_holes, read_dem, sha256_file, target_grid
 from geo_app.water.terrain.fetch import fetch_glo30, tile_name, tile_url
 
 __all__ = [
-    "D8_CODES", "DEFAULT_BLOCK", "Dem", "DemError", "TerrainAnalysis", "TerrainFactors", "drainage_density", "drainage_density_blocks", "fetch_glo30",
-    "fill_depressions", "fill_holes", "flow_accumulation", "flow_direction_d8", "lineament_density",
-    "line_density", "line_density_blocks", "rasterize_line_length", "read_dem", "sha256_file", "slope",
-    "slope_blocks", "stream_length", "stream_network", "target_grid", "tile_name", "tile_url", "twi", "twi_blocks",
+    "D8_CODES", "DEFAULT_BLOCK", "Dem", "DemError", "Streams", "TerrainAnalysis", "TerrainFactors",
+    "drainage_density", "fetch_glo30", "fill_depressions", "fill_holes", "flow_accumulation", "flow_direction_d8",
+    "lineament_density", "line_density", "rasterize_line_length", "read_dem", "sha256_file", "slope",
+    "stream_length", "stream_network", "target_grid", "tile_name", "tile_url", "twi",
 ]
 
 
@@ -115,22 +112,21 @@ class TerrainAnalysis:
 
         folder = Path(folder)
         cell = dem.cellsize
-        files = {"slope": slope_blocks(dem.array, cell, out=folder / "slope.tif", block=block)}
+        files = {"slope": slope(dem.array, cell, out=folder / "slope.tif", block=block)}
         valid = dem.valid
         filled = fill_depressions(dem.array, epsilon=True, inplace=consume_dem)
         d8 = flow_direction_d8(filled, cell)
         del filled
         acc = flow_accumulation(d8, valid)
-        files["twi"] = twi_blocks(acc, files["slope"], cell, self.min_tan_slope, out=folder / "twi.tif", block=block)
-        files["drainage_density"] = drainage_density_blocks(
-            acc, d8, cell, self.stream_threshold_m2, self.density_radius_m, valid,
+        files["twi"] = twi(acc, files["slope"], cell, self.min_tan_slope, out=folder / "twi.tif", block=block)
+        files["drainage_density"] = drainage_density(
+            Streams(acc, cell, self.stream_threshold_m2), d8, cell, self.density_radius_m, valid,
             out=folder / "drainage_density.tif", block=block)
         del acc, d8
         if lineaments is not None:
             length = _lineament_length(lineaments, dem)
-            files["lineament_density"] = line_density_blocks(
-                lambda r0, r1, c0, c1: length[r0:r1, c0:c1], valid, cell, self.density_radius_m,
-                out=folder / "lineament_density.tif", block=block)
+            files["lineament_density"] = line_density(length, cell, self.density_radius_m, valid,
+                                                      out=folder / "lineament_density.tif", block=block)
             del length
         return files, self.notes()
 

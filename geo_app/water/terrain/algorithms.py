@@ -1,49 +1,46 @@
 """Terrain algorithms on a regular grid in a projected CRS (metres).
 
-Memory model (why a 20 000 × 20 000 DEM fits): rasters are held as float32 (elevation, slope, TWI),
-uint32 (flow accumulation in cells) or uint8 (D8 codes, flags); no full-raster float64 array is ever
-made, and no operation needs 8 bytes per cell at once.
+One function per operation; ``block=`` (or a GeoTIFF path as input or output) runs a local operation
+block by block, ``tile=`` runs fill or accumulation tile by tile on GeoTIFFs larger than memory
+(``geo_app.water.terrain.tiled``). The values never depend on the blocks or tiles. docs/terrain.md
+describes the algorithms, the memory model and the benchmark.
 
-- Local operations run block by block (``geo_app.water.terrain.blocks``: 512² windows, a 1-cell halo for
-  slope's 3 × 3 neighbourhood, a halo of the window's half-size for the densities) from arrays or
-  tiled scratch GeoTIFFs into arrays or tiled scratch GeoTIFFs: :func:`slope_blocks`,
-  :func:`twi_blocks`, :func:`drainage_density_blocks` (streams and stream lengths per block),
-  :func:`line_density_blocks`. Working memory: a few blocks (~1 MB each), whatever the grid; the
-  values equal the whole-array functions' (the densities up to float32 rounding of moving sums).
-- The global algorithms need the whole grid because a cell's result depends on cells arbitrarily far
-  away; each keeps ≤ 4 bytes per cell per array:
+Memory model: rasters are held as float32 (elevation, slope, TWI), uint32 (flow accumulation in
+cells) or uint8 (D8 codes, flags); no full-raster float64 array is ever made.
+
+- Local operations (:func:`slope`, :func:`twi`, :func:`line_density`, :func:`drainage_density`,
+  and :func:`flow_direction_d8`) with ``block``: 512² windows by default, a 1-cell halo for 3 × 3
+  neighbourhoods, a halo of the window's half-size for the densities, from arrays or tiled scratch
+  GeoTIFFs into arrays or tiled scratch GeoTIFFs (``geo_app.water.terrain.blocks``). Working memory:
+  a few blocks (~1 MB each), whatever the grid; the values equal the whole-array run (the densities
+  up to float32 rounding of moving sums).
+- The global algorithms on a whole array, each ≤ 4 bytes per cell per array:
   ``fill_depressions``: in place on the float32 DEM with ``inplace=True`` (else a float32 copy) +
-  a uint8 "closed" flag + the priority-flood front (heap and FIFO from the perimeter, doubled only
-  while the front grows): 1 byte per cell + the front beyond the DEM.
+  a uint8 "closed" flag + the priority-flood front (heap, FIFO and a bounded slope-trace queue):
+  1 byte per cell + the front beyond the DEM.
   ``flow_direction_d8``: uint8 output, no temporaries: 1 byte per cell.
   ``flow_accumulation``: uint32 output + uint8 in-degree: 5 bytes per cell.
 - ``TerrainAnalysis.run_to_files`` (what ``geo-app groundwater`` runs) chains them: slope to a
   scratch GeoTIFF, fill in place on the DEM (``consume_dem``; else a 4 B copy, freed after D8),
   D8 (1 B), accumulation (4 B + 1 B in-degree), TWI and drainage density block by block to scratch
-  GeoTIFFs, then D8 and accumulation freed. Peak: DEM 4 + valid mask 1 + D8 1 + accumulation 4 + in-degree 1
-  = 11 bytes per cell (the fill, 4 + 1 + 1 + front, is below it).
-
-Measured (``bench/bench_terrain.py --pipeline-only``, peak RSS of each step above the RSS with the
-libraries and the DEM loaded; 2 cores, 24 GB): at 8 000² (6.4·10⁷ cells, DEM 256 MB) the terrain
-steps peaked at +11.3 bytes per cell (model: 11) and the blockwise overlay + classes at +17.8 (mask 1 +
-index 4 + classes 1 = 6 B/cell, the rest GDAL's block cache of the scratch GeoTIFFs, then 5 % of RAM
-= ~1.2 GB by default). With the cache capped at 64 MB for the run (``blocks.scratch_env``), at
-4 000²: terrain steps +8.0 B/cell (was +11.4), overlay + classes +7.0 (was +18.0), same times.
-Extrapolated to 20 000² (4·10⁸ cells): DEM 1.6 GB + 11 B/cell (4.4 GB) + 64 MB cache + ~0.2 GB
-libraries ≈ 6.3 GB for the model before its outputs, against ~17 GB (42 B/cell) before the blockwise
-rewrite. The outputs (COGs from tiled staging files; per-commune areas block by block; class polygons
-one class at a time) are bounded except the polygons, whose memory follows the number of regions of
-a class (GDAL's polygoniser holds them all, ~600 B a region): see ``geo_app.water.groundwater.potential``.
+  GeoTIFFs, then D8 and accumulation freed. Peak: DEM 4 + valid mask 1 + D8 1 + accumulation 4 +
+  in-degree 1 = 11 bytes per cell (the fill, 4 + 1 + 1 + front, is below it). Measured with
+  ``bench/bench_terrain.py --pipeline-only`` (peak RSS of each step above the RSS with the libraries
+  and the DEM loaded; GDAL's block cache capped at 64 MB by ``blocks.scratch_env``): at 4 000² the
+  terrain steps +8.0 B/cell, the overlay + classes +7.0; at 20 000² that is ≈ 6.3 GB before the
+  outputs, which is why the tiled fill and accumulation exist.
 
 Kernels are compiled with numba (BSD) because priority-flood and the downstream walk are inherently
-sequential; vectorised numpy would need many full-size temporaries.
+sequential; vectorised numpy would need many full-size temporaries. D8 is a parallel loop over rows.
 """
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numba
 import numpy as np
+from scipy.ndimage import uniform_filter
 
 from geo_app.water.terrain.blocks import DEFAULT_BLOCK, Source, block_windows, sink_for, with_halo
 
@@ -125,34 +122,38 @@ def _slope_kernel(z, dx, dy, out):
             out[r, c] = math.degrees(math.atan(math.sqrt(dzdx * dzdx + dzdy * dzdy)))
 
 
-def slope(dem: np.ndarray, cellsize) -> np.ndarray:
+def _is_path(obj) -> bool:
+    return isinstance(obj, (str, Path))
+
+
+def _by_blocks(src, out, dtype, nodata, halo, block, kernel, src_dtype=np.float32):
+    """Run ``kernel(window, out_window)`` block by block over ``src`` (array or GeoTIFF path) with a halo
+    of ``halo`` cells into ``out`` (array, GeoTIFF path or None): the values of the whole-array run."""
+    with Source(src, src_dtype) as s, sink_for(out, s.shape, dtype, nodata) as sink:
+        for win in block_windows(s.shape, block or DEFAULT_BLOCK):
+            (R0, R1, C0, C1), inner = with_halo(win, s.shape, halo)
+            z = np.ascontiguousarray(s.read(R0, R1, C0, C1))
+            o = np.empty(z.shape, dtype=dtype)
+            kernel(z, o)
+            sink.write(o[inner], win[0], win[2])
+        return sink.close()
+
+
+def slope(dem, cellsize, out=None, block: int | None = None):
     """Slope in degrees (Horn's method), float32; NaN where the DEM is NaN.
 
-    ``cellsize`` is the cell size in metres: a number or (dx, dy).
-    """
-    z = _as_float32(dem)
-    dx, dy = _cell_size(cellsize)
-    out = np.empty(z.shape, dtype=np.float32)
-    _slope_kernel(z, dx, dy, out)
-    return out
-
-
-def slope_blocks(dem, cellsize, out=None, block: int = DEFAULT_BLOCK):
-    """:func:`slope` block by block with a 1-cell halo: same values, working memory a few blocks.
-
-    ``dem`` is an array or a GeoTIFF path; ``out`` an array, a path (tiled GeoTIFF) or None (new
-    array). Returns the array or the path.
+    ``cellsize`` is the cell size in metres: a number or (dx, dy). ``dem`` is an array or a GeoTIFF
+    path; ``out`` an array, a path (tiled GeoTIFF) or None (new array). With ``block`` (or a path) the
+    grid is read block by block with a 1-cell halo: same values, working memory a few blocks.
+    Returns the array or the path.
     """
     dx, dy = _cell_size(cellsize)
-    with Source(dem, np.float32) as src:
-        with sink_for(out, src.shape, np.float32, np.nan) as sink:
-            for win in block_windows(src.shape, block):
-                (R0, R1, C0, C1), inner = with_halo(win, src.shape, 1)
-                z = np.ascontiguousarray(src.read(R0, R1, C0, C1))
-                o = np.empty(z.shape, dtype=np.float32)
-                _slope_kernel(z, dx, dy, o)
-                sink.write(o[inner], win[0], win[2])
-            return sink.close()
+    if block is None and not _is_path(dem) and not _is_path(out):
+        z = _as_float32(dem)
+        res = np.empty(z.shape, dtype=np.float32) if out is None else out
+        _slope_kernel(z, dx, dy, res)
+        return res
+    return _by_blocks(dem, out, np.float32, np.nan, 1, block, lambda z, o: _slope_kernel(z, dx, dy, o))
 
 
 # ------------------------------------------------------------------------------------ fill (priority-flood)
@@ -171,61 +172,116 @@ def _next_up(buf, ibuf, v):
 
 
 @numba.jit(**_JIT)
-def _heap_push(keys, vals, size, key, val):
-    if size == keys.shape[0]:
-        nk = np.empty(keys.shape[0] * 2, dtype=keys.dtype)
-        nv = np.empty(vals.shape[0] * 2, dtype=vals.dtype)
-        nk[:size] = keys[:size]
-        nv[:size] = vals[:size]
-        keys = nk
-        vals = nv
-    i = size
-    keys[i] = key
-    vals[i] = val
-    # Ties are broken by cell index so the order (and the ε-gradient) is reproducible.
-    while i > 0:
-        p = (i - 1) >> 1
-        if keys[p] > keys[i] or (keys[p] == keys[i] and vals[p] > vals[i]):
-            keys[p], keys[i] = keys[i], keys[p]
-            vals[p], vals[i] = vals[i], vals[p]
-            i = p
-        else:
-            break
-    return keys, vals, size + 1
+def _order_key(v):
+    """float32 → uint64 whose order is the float order (IEEE bits, sign folded), in the upper 32 bits."""
+    b = np.uint64(np.float32(v).view(np.uint32))
+    if b & np.uint64(0x80000000):
+        b = np.uint64(0xFFFFFFFF) - b
+    else:
+        b = b | np.uint64(0x80000000)
+    return b << np.uint64(32)
 
 
 @numba.jit(**_JIT)
-def _heap_pop(keys, vals, size):
-    top = vals[0]
+def _heap_push(heap, size, item):
+    # One uint64 per entry, the elevation's order key above the cell index: one comparison per level,
+    # half the memory traffic of separate key and index arrays.
+    if size == heap.shape[0]:
+        grown = np.empty(heap.shape[0] * 2, dtype=heap.dtype)
+        grown[:size] = heap[:size]
+        heap = grown
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if heap[p] <= item:
+            break
+        heap[i] = heap[p]
+        i = p
+    heap[i] = item
+    return heap, size + 1
+
+
+@numba.jit(**_JIT)
+def _heap_pop(heap, size):
+    top = heap[0]
     size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
+    item = heap[size]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= size:
+        m = 2 * i + 1
+        if m >= size:
             break
-        m = left
-        right = left + 1
-        if right < size and (keys[right] < keys[left] or (keys[right] == keys[left] and vals[right] < vals[left])):
-            m = right
-        if keys[m] < keys[i] or (keys[m] == keys[i] and vals[m] < vals[i]):
-            keys[m], keys[i] = keys[i], keys[m]
-            vals[m], vals[i] = vals[i], vals[m]
-            i = m
-        else:
+        if m + 1 < size and heap[m + 1] < heap[m]:
+            m += 1
+        if heap[m] >= item:
             break
+        heap[i] = heap[m]
+        i = m
+    heap[i] = item
     return top, size
 
 
 @numba.jit(**_JIT)
-def _fill_kernel(z, epsilon):
+def _fifo_push(q, head, tail, count, v):
+    if count == q.shape[0]:  # full: double and unroll the ring
+        nq = np.empty(q.shape[0] * 2, dtype=q.dtype)
+        for j in range(count):
+            nq[j] = q[(head + j) % q.shape[0]]
+        q = nq
+        head = 0
+        tail = count
+    q[tail] = v
+    tail += 1
+    if tail == q.shape[0]:
+        tail = 0
+    return q, head, tail, count + 1
+
+
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+@numba.jit(**_JIT)
+def _next_cell(flat, heap, hsize, pit, phead, pcount):
+    """The next cell in exact priority order: the FIFO front unless the heap top is lower
+    (``(cell, hsize, phead, pcount)``; the FIFO's levels never decrease, so this keeps the order)."""
+    if pcount > 0 and (hsize == 0 or flat[pit[phead]] <= flat[np.int64(heap[0] & _LOW32)]):
+        ci = pit[phead]
+        phead += 1
+        if phead == pit.shape[0]:
+            phead = 0
+        return ci, hsize, phead, pcount - 1
+    item, hsize = _heap_pop(heap, hsize)
+    return np.int64(item & _LOW32), hsize, phead, pcount
+
+#: Cells a slope trace may finish before it hands the rest to the heap: bounds its queue at 512 kB
+#: (measured at 2 000²: 2¹², 2¹⁶ and 2²⁰ run in the same time; the result never depends on it).
+_TRACE_CAP = 1 << 16
+
+
+@numba.jit(**_JIT)
+def _fill_kernel(z, epsilon, closed, trace_cap=_TRACE_CAP):
+    """Priority-flood in exact priority order (Barnes et al. 2014, with the plain queue).
+
+    The value given to a cell is the lowest, over all paths from an outlet (grid border or a cell
+    beside nodata), of the path's highest elevation (``epsilon``: each step rises at least one float32
+    ulp). Cells are finished in non-decreasing value, which makes that value unique whatever the
+    order of ties (so tiles can reproduce it, see ``tiled``). Two shortcuts change no value:
+
+    - a cell at or below the level of the cell that reaches it is raised to that level and queued
+      in a plain FIFO instead of the heap (Barnes et al. 2014): those levels arrive in non-decreasing
+      order, so taking the lower of the FIFO front and the heap top keeps the exact order;
+    - a cell above that level keeps its elevation (no lower path can exist), and so does every cell
+      reached from it climbing strictly: a breadth-first slope trace finishes them without the heap
+      (Zhou, Sun & Fu 2016), and only a traced cell with a lower or equal unfinished neighbour goes on
+      the heap (one uint64 each), to be expanded in priority order. On the dissected test relief this
+      halves the fill's time; on noisy relief, where nearly every cell has a lower neighbour, it is
+      neutral. ``trace_cap`` = 0 turns the trace off.
+    """
     rows, cols = z.shape
     n = rows * cols
-    closed = np.zeros(n, dtype=np.uint8)
+    flat = z.reshape(n)
     cap = max(1024, 2 * (rows + cols))
-    keys = np.empty(cap, dtype=np.float32)
-    vals = np.empty(cap, dtype=np.int64)
+    heap = np.empty(cap, dtype=np.uint64)
     hsize = 0
     pit = np.empty(cap, dtype=np.int64)
     phead = 0
@@ -233,40 +289,37 @@ def _fill_kernel(z, epsilon):
     pcount = 0
     buf = np.empty(1, dtype=np.float32)
     ibuf = buf.view(np.int32)
-    flat = z.reshape(n)
+    tq = np.empty(max(1, trace_cap), dtype=np.int64)
     # Seeds: the grid border and every valid cell touching nodata (holes drain out, like an edge).
     for r in range(rows):
+        edge_row = r == 0 or r == rows - 1
         for c in range(cols):
             i = r * cols + c
             if np.isnan(flat[i]):
                 closed[i] = 1
                 continue
-            seed = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
+            if closed[i]:
+                continue
+            seed = edge_row or c == 0 or c == cols - 1
             if not seed:
                 for k in range(8):
-                    if np.isnan(flat[(r + _DR[k]) * cols + c + _DC[k]]):
+                    if np.isnan(flat[i + _DR[k] * cols + _DC[k]]):
                         seed = True
                         break
             if seed:
                 closed[i] = 1
-                keys, vals, hsize = _heap_push(keys, vals, hsize, flat[i], i)
+                heap, hsize = _heap_push(heap, hsize, _order_key(flat[i]) | np.uint64(i))
     while hsize > 0 or pcount > 0:
-        if pcount > 0:
-            ci = pit[phead]
-            phead += 1
-            if phead == pit.shape[0]:
-                phead = 0
-            pcount -= 1
-        else:
-            ci, hsize = _heap_pop(keys, vals, hsize)
+        ci, hsize, phead, pcount = _next_cell(flat, heap, hsize, pit, phead, pcount)
         zc = flat[ci]
         level = _next_up(buf, ibuf, zc) if epsilon else zc
         r = ci // cols
         c = ci - r * cols
+        inner = 0 < r < rows - 1 and 0 < c < cols - 1
         for k in range(8):
             rr = r + _DR[k]
             cc = c + _DC[k]
-            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+            if not inner and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
                 continue
             ni = rr * cols + cc
             if closed[ni]:
@@ -274,89 +327,118 @@ def _fill_kernel(z, epsilon):
             closed[ni] = 1
             if flat[ni] <= level:
                 flat[ni] = level
-                # FIFO ring buffer, doubled (and unrolled) when full.
-                if pcount == pit.shape[0]:
-                    npit = np.empty(pit.shape[0] * 2, dtype=np.int64)
-                    for q in range(pcount):
-                        npit[q] = pit[(phead + q) % pit.shape[0]]
-                    pit = npit
-                    phead = 0
-                    ptail = pcount
-                pit[ptail] = ni
-                ptail += 1
-                if ptail == pit.shape[0]:
-                    ptail = 0
-                pcount += 1
+                pit, phead, ptail, pcount = _fifo_push(pit, phead, ptail, pcount, ni)
+            elif trace_cap == 0:
+                heap, hsize = _heap_push(heap, hsize, _order_key(flat[ni]) | np.uint64(ni))
             else:
-                keys, vals, hsize = _heap_push(keys, vals, hsize, flat[ni], ni)
+                # slope trace, breadth first: every cell reached climbing strictly keeps its elevation
+                tq[0] = ni
+                th = 0
+                tt = 1
+                while th < tt:
+                    t = tq[th]
+                    th += 1
+                    zt = flat[t]
+                    lt = _next_up(buf, ibuf, zt) if epsilon else zt
+                    tr = t // cols
+                    tc = t - tr * cols
+                    deferred = False
+                    for j in range(8):
+                        mr = tr + _DR[j]
+                        mc = tc + _DC[j]
+                        if mr < 0 or mr >= rows or mc < 0 or mc >= cols:
+                            continue
+                        mi = mr * cols + mc
+                        if closed[mi]:
+                            continue
+                        if flat[mi] > lt and tt < tq.shape[0]:
+                            closed[mi] = 1
+                            tq[tt] = mi
+                            tt += 1
+                        else:
+                            deferred = True
+                    if deferred:
+                        heap, hsize = _heap_push(heap, hsize, _order_key(zt) | np.uint64(t))
 
 
-def fill_depressions(dem: np.ndarray, epsilon: bool = False, inplace: bool = False) -> np.ndarray:
-    """Fill every depression (priority-flood, Barnes et al. 2014) and return a new float32 grid.
+def fill_depressions(dem, epsilon: bool = False, inplace: bool = False, out=None, tile: int | None = None):
+    """Fill every depression (priority-flood) and return the filled float32 grid.
+
+    Each cell gets the lowest level at which water from it can leave the grid: the lowest, over all
+    paths to the grid border or to a nodata cell, of the path's highest elevation. Nodata (NaN) cells
+    stay NaN and act like the grid border.
+
+    With ``epsilon=True`` every step along such a path also rises at least one float32 ulp (PF+ε), so
+    filled flats slope towards their outlet and D8 finds a downhill neighbour everywhere (~0.25 mm per
+    cell at 3 000 m). The result is unique (no dependence on processing order).
 
     With ``inplace=True`` a C-contiguous float32 ``dem`` is filled in place and returned (no copy:
     the fill then needs 1 byte per cell beyond the DEM, the "closed" flags, plus the front).
 
-    With ``epsilon=True`` filled flats get a tiny float32 gradient (one ulp per cell, "PF+ε") so that
-    D8 finds a downhill neighbour everywhere; the rise is ~0.25 mm per cell at 3 000 m. Nodata (NaN)
-    cells stay NaN and act like the grid border: water reaching them leaves the grid.
+    ``tile`` (cells per side) fills a GeoTIFF ``dem`` tile by tile into the GeoTIFF ``out`` without
+    holding the grid (``geo_app.water.terrain.tiled``; ``epsilon=False`` only): the same values.
     """
+    if tile is not None:
+        from geo_app.water.terrain.tiled import fill_tiled
+
+        if epsilon:
+            raise ValueError("tiled fill is plain (epsilon=False) only / lấp theo ô chỉ hỗ trợ epsilon=False")
+        return fill_tiled(dem, out, tile)
+    if out is not None:
+        raise ValueError("out= is the GeoTIFF of a tiled fill: give tile= too")
     z = _as_float32(dem)
     if not inplace or z is not dem:
         z = z.copy()
     if z.size:
-        _fill_kernel(z, bool(epsilon))
+        _fill_kernel(z, bool(epsilon), np.zeros(z.size, dtype=np.uint8))
     return z
 
 
 # ---------------------------------------------------------------------------------------------- D8
 
-@numba.jit(**_JIT)
+@numba.jit(parallel=True, **_JIT)
 def _d8_kernel(z, dx, dy, out):
     rows, cols = z.shape
-    dist = np.empty(8, dtype=np.float64)
     diag = math.sqrt(dx * dx + dy * dy)
+    inv = np.empty(8, dtype=np.float64)
     for k in range(8):
-        if _DR[k] == 0:
-            dist[k] = dx
-        elif _DC[k] == 0:
-            dist[k] = dy
-        else:
-            dist[k] = diag
-    for r in range(rows):
+        inv[k] = 1.0 / (dx if _DR[k] == 0 else (dy if _DC[k] == 0 else diag))
+    # Rows are independent: numba's parallel loop splits them between the cores.
+    for r in numba.prange(rows):
         for c in range(cols):
             zc = z[r, c]
-            out[r, c] = 0
-            if np.isnan(zc):
-                continue
-            best = 0.0
             code = 0
-            for k in range(8):
-                rr = r + _DR[k]
-                cc = c + _DC[k]
-                if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
-                    continue
-                zn = z[rr, cc]
-                if np.isnan(zn):
-                    continue
-                drop = (zc - zn) / dist[k]
-                if drop > best:
-                    best = drop
-                    code = 1 << k
+            if not np.isnan(zc):
+                best = 0.0
+                inner = 0 < r < rows - 1 and 0 < c < cols - 1
+                for k in range(8):
+                    rr = r + _DR[k]
+                    cc = c + _DC[k]
+                    if not inner and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
+                        continue
+                    zn = z[rr, cc]
+                    # a NaN neighbour fails the comparison: no flow into nodata
+                    drop = (zc - zn) * inv[k]
+                    if drop > best:
+                        best = drop
+                        code = 1 << k
             out[r, c] = code
 
 
-def flow_direction_d8(filled: np.ndarray, cellsize) -> np.ndarray:
+def flow_direction_d8(filled, cellsize, out=None, block: int | None = None):
     """D8 steepest-descent direction, uint8 ESRI codes (1=E, 2=SE, 4=S … 128=NE), 0 = no outflow.
 
     Run it on a DEM filled with ``epsilon=True``; then only border cells and cells beside nodata
-    have code 0 (they are the outlets).
+    have code 0 (they are the outlets). ``block`` (or a GeoTIFF ``filled``/``out``) runs block by block
+    with a 1-cell halo: the same codes.
     """
-    z = _as_float32(filled)
     dx, dy = _cell_size(cellsize)
-    out = np.empty(z.shape, dtype=np.uint8)
-    _d8_kernel(z, dx, dy, out)
-    return out
+    if block is None and not _is_path(filled) and not _is_path(out):
+        z = _as_float32(filled)
+        res = np.empty(z.shape, dtype=np.uint8) if out is None else out
+        _d8_kernel(z, dx, dy, res)
+        return res
+    return _by_blocks(filled, out, np.uint8, 0, 1, block, lambda z, o: _d8_kernel(z, dx, dy, o))
 
 
 # ------------------------------------------------------------------------------------ accumulation
@@ -371,23 +453,36 @@ def _code_index(code):
 
 
 @numba.jit(**_JIT)
-def _accumulation_kernel(d8, valid, acc):
+def _downstream(d8, r, c, rows, cols):
+    """Index of the cell (r, c) drains into, or -1 (no outflow, or off the grid)."""
+    code = d8[r, c]
+    if code == 0:
+        return -1
+    k = _code_index(code)
+    rr = r + _DR[k]
+    cc = c + _DC[k]
+    if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+        return -1
+    return rr * cols + cc
+
+
+@numba.jit(**_JIT)
+def _accumulate(d8, valid, acc):
+    """Add to ``acc`` (preset: each cell's own contribution) everything that flows into each cell.
+
+    Flow leaving the array stops. Returns -1, or the index of a cell left undone (a D8 cycle).
+    """
     rows, cols = d8.shape
     n = rows * cols
-    flat_d8 = d8.reshape(n)
     flat_valid = valid.reshape(n)
     flat_acc = acc.reshape(n)
     indeg = np.zeros(n, dtype=np.uint8)
-    for i in range(n):
-        flat_acc[i] = 1 if flat_valid[i] else 0
-        code = flat_d8[i]
-        if code == 0 or not flat_valid[i]:
-            continue
-        k = _code_index(code)
-        r = i // cols + _DR[k]
-        c = i % cols + _DC[k]
-        if 0 <= r < rows and 0 <= c < cols:
-            indeg[r * cols + c] += 1
+    for r in range(rows):
+        for c in range(cols):
+            if flat_valid[r * cols + c]:
+                nxt = _downstream(d8, r, c, rows, cols)
+                if nxt >= 0:
+                    indeg[nxt] += 1
     # Walk downstream from every cell whose inflows are all counted; a cell is passed on only when
     # its last inflow arrives, so each cell is visited once and no queue is needed.
     for start in range(n):
@@ -396,16 +491,9 @@ def _accumulation_kernel(d8, valid, acc):
         cur = start
         while True:
             indeg[cur] = 255  # done
-            code = flat_d8[cur]
-            if code == 0:
-                break
-            k = _code_index(code)
-            r = cur // cols + _DR[k]
-            c = cur % cols + _DC[k]
-            if r < 0 or r >= rows or c < 0 or c >= cols:
-                break
-            nxt = r * cols + c
-            if not flat_valid[nxt]:
+            r = cur // cols
+            nxt = _downstream(d8, r, cur - r * cols, rows, cols)
+            if nxt < 0 or not flat_valid[nxt]:
                 break
             flat_acc[nxt] += flat_acc[cur]
             indeg[nxt] -= 1
@@ -414,28 +502,39 @@ def _accumulation_kernel(d8, valid, acc):
             cur = nxt
     for i in range(n):
         if indeg[i] != 255 and flat_valid[i]:
-            return i  # a cycle: not a valid D8 grid
+            return i
     return -1
 
 
-def flow_accumulation(d8: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+def _cycle_error(bad, cols):
+    r, c = divmod(int(bad), cols)
+    return ValueError(f"Hướng dòng chảy có vòng lặp tại hàng {r}, cột {c} / the D8 grid has a cycle at row {r}, col {c}")
+
+
+def flow_accumulation(d8, valid=None, out=None, tile: int | None = None):
     """Number of cells draining through each cell, itself included (uint32; 0 on nodata).
 
     ``valid`` is a boolean mask of data cells (default: all). Multiply by the cell area for m².
+    ``tile`` (cells per side) reads a GeoTIFF ``d8`` tile by tile into the GeoTIFF ``out`` without
+    holding the grid (``geo_app.water.terrain.tiled``; ``valid`` is then a GeoTIFF whose NaN cells are
+    nodata, e.g. the DEM, or None): the same counts.
     """
+    if tile is not None:
+        from geo_app.water.terrain.tiled import accumulation_tiled
+
+        return accumulation_tiled(d8, valid, out, tile)
+    if out is not None:
+        raise ValueError("out= is the GeoTIFF of a tiled accumulation: give tile= too")
     d8 = np.ascontiguousarray(d8, dtype=np.uint8)
     if valid is None:
         valid = np.ones(d8.shape, dtype=np.bool_)
     valid = np.ascontiguousarray(valid, dtype=np.bool_)
     if d8.size >= 2**32:
         raise ValueError("raster too large for uint32 accumulation")
-    acc = np.empty(d8.shape, dtype=np.uint32)
-    bad = _accumulation_kernel(d8, valid, acc)
+    acc = valid.astype(np.uint32)
+    bad = _accumulate(d8, valid, acc)
     if bad >= 0:
-        r, c = divmod(int(bad), d8.shape[1])
-        raise ValueError(
-            f"Hướng dòng chảy có vòng lặp tại hàng {r}, cột {c} / the D8 grid has a cycle at row {r}, col {c}"
-        )
+        raise _cycle_error(bad, d8.shape[1])
     return acc
 
 
@@ -457,33 +556,25 @@ def _twi_kernel(acc, slope_deg, cellwidth, cellarea, min_tan, out):
             out[r, c] = math.log(a / tanb)
 
 
-def twi(acc: np.ndarray, slope_deg: np.ndarray, cellsize, min_tan: float = 0.001) -> np.ndarray:
+def twi(acc, slope_deg, cellsize, min_tan: float = 0.001, out=None, block: int | None = None):
     """Topographic wetness index ln(a / tan β), float32.
 
     ``a`` is the specific catchment area (accumulated cells × cell area / cell width); tan β is
-    clamped at ``min_tan`` so that flats give a finite, high value instead of infinity.
+    clamped at ``min_tan`` so that flats give a finite, high value instead of infinity. Inputs are
+    arrays or GeoTIFF paths; with ``block`` (or a path) it runs block by block (a local operation:
+    no halo), same values.
     """
     dx, dy = _cell_size(cellsize)
-    acc = np.ascontiguousarray(acc)
-    slope_deg = _as_float32(slope_deg)
-    if acc.shape != slope_deg.shape:
-        raise ValueError("acc and slope must have the same shape")
-    out = np.empty(acc.shape, dtype=np.float32)
-    _twi_kernel(acc, slope_deg, math.sqrt(dx * dy), dx * dy, float(min_tan), out)
-    return out
-
-
-def twi_blocks(acc, slope_deg, cellsize, min_tan: float = 0.001, out=None, block: int = DEFAULT_BLOCK):
-    """:func:`twi` block by block (a local operation: no halo); inputs arrays or GeoTIFF paths."""
-    dx, dy = _cell_size(cellsize)
+    width, area, tan0 = math.sqrt(dx * dy), dx * dy, float(min_tan)
     with Source(acc) as a, Source(slope_deg, np.float32) as s:
         if a.shape != s.shape:
             raise ValueError("acc and slope must have the same shape")
+        whole = block is None and not _is_path(out) and a.array is not None and s.array is not None
         with sink_for(out, a.shape, np.float32, np.nan) as sink:
-            for win in block_windows(a.shape, block):
+            for win in block_windows(a.shape, max(a.shape) if whole else block or DEFAULT_BLOCK):
                 ab = np.ascontiguousarray(a.read(*win))
                 o = np.empty(ab.shape, dtype=np.float32)
-                _twi_kernel(ab, np.ascontiguousarray(s.read(*win)), math.sqrt(dx * dy), dx * dy, float(min_tan), o)
+                _twi_kernel(ab, np.ascontiguousarray(s.read(*win)), width, area, tan0, o)
                 sink.write(o, win[0], win[2])
             return sink.close()
 
@@ -492,9 +583,29 @@ def twi_blocks(acc, slope_deg, cellsize, min_tan: float = 0.001, out=None, block
 
 def stream_network(acc: np.ndarray, cellsize, threshold_m2: float = 100_000.0) -> np.ndarray:
     """Stream cells (uint8 1/0): cells whose upstream area reaches ``threshold_m2`` (default 0.1 km²)."""
+    return (np.asarray(acc) >= _min_stream_cells(cellsize, threshold_m2)).astype(np.uint8)
+
+
+def _min_stream_cells(cellsize, threshold_m2):
     dx, dy = _cell_size(cellsize)
-    min_cells = max(1, int(math.ceil(threshold_m2 / (dx * dy))))
-    return (np.asarray(acc) >= min_cells).astype(np.uint8)
+    return max(1, int(math.ceil(threshold_m2 / (dx * dy))))
+
+
+class Streams:
+    """The stream network of an accumulation grid, made only for the window asked (``streams[r0:r1, c0:c1]``):
+    what :func:`drainage_density` takes block by block without a whole-grid stream raster."""
+
+    def __init__(self, acc, cellsize, threshold_m2: float = 100_000.0):
+        self.acc = acc
+        self.shape = np.shape(acc)
+        self.min_cells = _min_stream_cells(cellsize, threshold_m2)
+
+    def __getitem__(self, window):
+        return (np.asarray(self.acc[window]) >= self.min_cells).astype(np.uint8)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[:, :]
+        return out if dtype is None else out.astype(dtype)
 
 
 @numba.jit(**_JIT)
@@ -523,25 +634,36 @@ def stream_length(streams: np.ndarray, d8: np.ndarray, cellsize) -> np.ndarray:
     """Length of channel (m) inside each stream cell, along its D8 direction (float32)."""
     dx, dy = _cell_size(cellsize)
     out = np.empty(np.shape(streams), dtype=np.float32)
-    _stream_length_kernel(np.ascontiguousarray(streams, dtype=np.uint8), np.ascontiguousarray(d8, dtype=np.uint8), dx, dy, out)
+    _stream_length_kernel(np.ascontiguousarray(streams, dtype=np.uint8), np.ascontiguousarray(d8, dtype=np.uint8),
+                          dx, dy, out)
     return out
 
 
-def line_density(length_m: np.ndarray, cellsize, radius_m: float, valid: np.ndarray | None = None) -> np.ndarray:
-    """Density of line length, km per km², in a square moving window of half-side ``radius_m``.
+class _StreamLength:
+    """Stream length per cell, made only for the window asked (see :class:`Streams`)."""
 
-    The window mean is taken over valid cells only, so the edge of the study area is not diluted.
-    Works in float32 (scipy's uniform filter keeps the output dtype).
-    """
-    from scipy.ndimage import uniform_filter
+    def __init__(self, streams, d8, cellsize):
+        self.streams, self.d8, self.cellsize = streams, d8, cellsize
+        self.shape = np.shape(d8)
 
+    def __getitem__(self, window):
+        return stream_length(self.streams[window], self.d8[window], self.cellsize)
+
+
+def _density_window(cellsize, radius_m):
     dx, dy = _cell_size(cellsize)
-    size = (2 * max(1, int(round(radius_m / dy))) + 1, 2 * max(1, int(round(radius_m / dx))) + 1)
-    length = np.asarray(length_m, dtype=np.float32)
+    return 2 * max(1, int(round(radius_m / dy))) + 1, 2 * max(1, int(round(radius_m / dx))) + 1
+
+
+def _line_density_array(length, cellsize, radius_m, valid):
+    dx, dy = _cell_size(cellsize)
+    size = _density_window(cellsize, radius_m)
+    length = np.asarray(length, dtype=np.float32)
     if valid is None:
         valid = np.ones(length.shape, dtype=bool)
     mask = valid.astype(np.float32)
-    mean_len = uniform_filter(np.where(valid, length, 0).astype(np.float32), size=size, mode="constant", output=np.float32)
+    mean_len = uniform_filter(np.where(valid, length, 0).astype(np.float32), size=size, mode="constant",
+                              output=np.float32)
     frac = uniform_filter(mask, size=size, mode="constant", output=np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
         # mean length per cell (m) / cell area (m²) → m/m² ; ×1000 → km/km²
@@ -551,47 +673,42 @@ def line_density(length_m: np.ndarray, cellsize, radius_m: float, valid: np.ndar
     return dens
 
 
-def _density_window(cellsize, radius_m):
-    dx, dy = _cell_size(cellsize)
-    return 2 * max(1, int(round(radius_m / dy))) + 1, 2 * max(1, int(round(radius_m / dx))) + 1
+def line_density(length_m, cellsize, radius_m: float, valid: np.ndarray | None = None, out=None,
+                 block: int | None = None):
+    """Density of line length, km per km², in a square moving window of half-side ``radius_m``.
 
-
-def line_density_blocks(length_of, valid, cellsize, radius_m: float, out=None, block: int = DEFAULT_BLOCK):
-    """:func:`line_density` block by block, each block read with a halo of the window's half-size.
-
-    ``length_of(r0, r1, c0, c1)`` gives the line length (m, float32) of a window (so the length
-    raster itself need not exist); ``valid`` is a boolean array or None. Zero padding beyond the
-    grid edge is what the whole-grid filter does (``mode="constant"``), so the values are those of
-    :func:`line_density` up to float32 rounding of the moving sums.
+    The window mean is taken over valid cells only, so the edge of the study area is not diluted.
+    Works in float32 (scipy's uniform filter keeps the output dtype). ``length_m`` is an array or
+    anything that gives a window's lengths when sliced (``length_m[r0:r1, c0:c1]``, so the length raster
+    itself need not exist). With ``block`` each block is read with a halo of the window's half-size;
+    zero padding beyond the grid edge is what the whole-grid filter does (``mode="constant"``), so the
+    values are the whole grid's up to float32 rounding of the moving sums.
     """
-    size = _density_window(cellsize, radius_m)
-    halo = max(size) // 2
-    shape = valid.shape
+    if block is None and not _is_path(out):
+        dens = _line_density_array(length_m[:, :], cellsize, radius_m, valid)
+        if out is None:
+            return dens
+        out[...] = dens
+        return out
+    shape = np.shape(length_m) if valid is None else valid.shape
+    halo = max(_density_window(cellsize, radius_m)) // 2
     with sink_for(out, shape, np.float32, np.nan) as sink:
-        for win in block_windows(shape, block):
+        for win in block_windows(shape, block or DEFAULT_BLOCK):
             (R0, R1, C0, C1), inner = with_halo(win, shape, halo)
-            dens = line_density(length_of(R0, R1, C0, C1), cellsize, radius_m, valid[R0:R1, C0:C1])
+            part = None if valid is None else valid[R0:R1, C0:C1]
+            dens = _line_density_array(length_m[R0:R1, C0:C1], cellsize, radius_m, part)
             sink.write(dens[inner], win[0], win[2])
         return sink.close()
 
 
-def drainage_density_blocks(acc, d8, cellsize, threshold_m2: float, radius_m: float = 1000.0, valid=None, out=None,
-                            block: int = DEFAULT_BLOCK):
-    """Drainage density straight from the accumulation and D8 arrays, block by block: the stream and
-    stream-length rasters are made per block, never for the whole grid."""
-    valid = np.ones(np.shape(acc), dtype=bool) if valid is None else valid
+def drainage_density(streams, d8, cellsize, radius_m: float = 1000.0, valid: np.ndarray | None = None, out=None,
+                     block: int | None = None):
+    """Drainage density (km/km²) of the stream network in a moving window.
 
-    def length_of(r0, r1, c0, c1):
-        streams = stream_network(acc[r0:r1, c0:c1], cellsize, threshold_m2)
-        return stream_length(streams, d8[r0:r1, c0:c1], cellsize)
-
-    return line_density_blocks(length_of, valid, cellsize, radius_m, out=out, block=block)
-
-
-def drainage_density(streams: np.ndarray, d8: np.ndarray, cellsize, radius_m: float = 1000.0,
-                     valid: np.ndarray | None = None) -> np.ndarray:
-    """Drainage density (km/km²) of the stream network in a moving window."""
-    return line_density(stream_length(streams, d8, cellsize), cellsize, radius_m, valid)
+    ``streams`` is a uint8 array or a :class:`Streams` (then, with ``block``, the stream and
+    stream-length rasters are made per block, never for the whole grid).
+    """
+    return line_density(_StreamLength(streams, d8, cellsize), cellsize, radius_m, valid, out=out, block=block)
 
 
 def rasterize_line_length(lines, transform, shape) -> np.ndarray:
