@@ -546,5 +546,24 @@ def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aq
         click.echo(f"  {name:<32} {path}")
 
 
+@main.command("export-map")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Tệp HTML / the HTML file to write.")
+@click.option("--layers", "layer_ids", default=None,
+              help="Các lớp, cách nhau bởi dấu phẩy / layers, comma-separated (default: communes,former-districts,"
+                   "rivers,peaks; the province and the confirmed production areas are always drawn).")
+@click.option("--lang", default="vi", show_default=True, type=click.Choice(["vi", "en"]), help="Ngôn ngữ / language.")
+def export_map_cmd(out_path: str, layer_ids: str | None, lang: str) -> None:
+    """Bản đồ ngoại tuyến một tệp HTML / one self-contained offline HTML map (no server, no internet)."""
+    from geo_app.serve.maps.export import DEFAULT_LAYERS, export_map
+
+    chosen = [i.strip() for i in layer_ids.split(",") if i.strip()] if layer_ids else DEFAULT_LAYERS
+    result = export_map(out_path, chosen, lang=lang)
+    click.echo(f"Đã ghi / wrote {result.path} ({result.bytes / 1e6:.2f} MB): {', '.join(result.layers)}")
+    if result.confirmed_areas:
+        click.echo(f"Vùng sản xuất đã xác nhận / confirmed production areas: {result.confirmed_areas}")
+    else:
+        click.echo("Chưa có vùng sản xuất nào được xác nhận / no production area is confirmed yet (said on the map).")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -33,29 +33,18 @@
   try { saved = localStorage.getItem('basemap'); } catch (e) { /* ignore */ }
   setBasemap(saved || (osm ? 'osm' : 'none'));
 
-  /* ---- popups ---- */
-  var FIELDS = [['code', T.code], ['kind', ''], ['area_ha', T.area], ['former_districts', T.former_districts],
-    ['former_communes', T.former_communes], ['elevation', T.elevation], ['status', T.status], ['legal_basis', T.legal]];
-  function num(v) {
-    return Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {maximumFractionDigits: 2});
+  /* ---- popups: the rows of the layer YAML ([field, {vi, en}, unit, digits]), coded values in words ---- */
+  function num(v, digits) {
+    return Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB',
+      {maximumFractionDigits: digits === undefined ? 2 : digits});
   }
   function popup(def, p) {
     var head = p.full_name || p.label || p.name || p.unit || p.title || title(def.title);
-    if (def.popup) {  /* the layer's own rows: [field, {vi, en}, unit], coded values in words */
-      var own = def.popup.filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
-        .map(function (f) {
-          var v = p[f[0]], words = def.values && def.values[f[0]] && def.values[f[0]][v];
-          v = words ? title(words) : (typeof v === 'number' ? num(v) : v);
-          return '<tr><th>' + esc(title(f[1])) + '</th><td>' + esc(v) + (f[2] ? ' ' + esc(f[2]) : '') + '</td></tr>';
-        }).join('');
-      return '<div class="popup"><b>' + esc(head) + '</b><table>' + own + '</table></div>';
-    }
-    var rows = FIELDS.filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
+    var rows = (def.popup || []).filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
       .map(function (f) {
-        var v = p[f[0]];
-        if (f[0] === 'area_ha') { v = Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {maximumFractionDigits: 1}) + ' ha'; }
-        if (f[0] === 'elevation') { v = v + ' m'; }
-        return f[1] ? '<tr><th>' + esc(f[1]) + '</th><td>' + esc(v) + '</td></tr>' : '';
+        var v = p[f[0]], words = def.values && def.values[f[0]] && def.values[f[0]][v];
+        v = words ? title(words) : (typeof v === 'number' ? num(v, f[3]) : v);
+        return '<tr><th>' + esc(title(f[1])) + '</th><td>' + esc(v) + (f[2] ? ' ' + esc(f[2]) : '') + '</td></tr>';
       }).join('');
     return '<div class="popup"><b>' + esc(head) + '</b><table>' + rows + '</table></div>';
   }
