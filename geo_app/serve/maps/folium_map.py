@@ -254,15 +254,15 @@ def overlay_image(ov: RasterOverlay) -> tuple[str, list, tuple[float, float]]:
         raise MapError(f"Raster '{text(ov.title)}' không có ô nào có giá trị. / The raster has no valid cell.")
     vmin, vmax = float(np.min(src[src_valid])), float(np.max(src[src_valid]))
     height, width = src.shape
-    left, top = ov.transform * (0, 0)
-    right, bottom = ov.transform * (width, height)
+    left, top = ov.transform @ (0, 0)
+    right, bottom = ov.transform @ (width, height)
     dst_transform, dst_w, dst_h = calculate_default_transform(ov.crs, "EPSG:3857", width, height,
                                                               left=min(left, right), bottom=min(top, bottom),
                                                               right=max(left, right), top=max(top, bottom))
     scale = max(dst_w, dst_h) / OVERLAY_MAX_PX
     if scale > 1:
         dst_w, dst_h = max(1, round(dst_w / scale)), max(1, round(dst_h / scale))
-        dst_transform = dst_transform * dst_transform.scale(scale, scale)
+        dst_transform = dst_transform @ dst_transform.scale(scale, scale)
     data = np.where(src_valid, src, np.nan).astype(np.float32)
     out = np.full((dst_h, dst_w), np.nan, np.float32)
     reproject(data, out, src_transform=ov.transform, src_crs=ov.crs, dst_transform=dst_transform, dst_crs="EPSG:3857",
@@ -287,8 +287,8 @@ def overlay_image(ov: RasterOverlay) -> tuple[str, list, tuple[float, float]]:
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=True)
     uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    x0, y0 = dst_transform * (0, 0)
-    x1, y1 = dst_transform * (dst_w, dst_h)
+    x0, y0 = dst_transform @ (0, 0)
+    x1, y1 = dst_transform @ (dst_w, dst_h)
     to_wgs = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     west, north = to_wgs.transform(x0, y0)
     east, south = to_wgs.transform(x1, y1)
