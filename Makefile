@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 MIRROR := $(abspath ../shared/data/mirror)
 export GEO_APP_DATA_MIRROR ?= $(if $(wildcard $(MIRROR)/MANIFEST.tsv),$(MIRROR),)
 
-.PHONY: run test build install install-test clean bench-web
+.PHONY: run test build install install-test clean bench-web notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	touch $@
+
+# JupyterLab only for the notebooks target (an optional extra), so `make run` and `make test` stay lean.
+$(VENV)/.installed-notebooks: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[notebooks]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -44,6 +49,10 @@ test: install-test
 bench-web: build
 	$(BIN)/pip install --quiet mapclassify
 	$(BIN)/python bench/bench_web.py
+
+# JupyterLab on the notebooks, in this environment (the layer store is built first: the notebooks read it).
+notebooks: build $(VENV)/.installed-notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean:
 	rm -rf $(VENV) var

@@ -2,6 +2,6 @@
 
 Both read the presentation of each layer (style, classes, popups, legend) from its YAML, as the web map does.
 """
-from geo_app.serve.maps.folium_map import MapError, RasterOverlay, folium_map, raster_overlay
+from geo_app.serve.maps.folium_map import MapError, MapLayer, RasterOverlay, folium_map, raster_overlay, render_page
 
-__all__ = ["MapError", "RasterOverlay", "folium_map", "raster_overlay"]
+__all__ = ["MapError", "MapLayer", "RasterOverlay", "folium_map", "raster_overlay", "render_page"]

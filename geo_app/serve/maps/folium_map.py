@@ -20,7 +20,7 @@ import html
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -102,7 +102,7 @@ MAP_CSS = """<style>
 .geo-legend .ramp { width: 120px; height: 10px; }
 .geo-banner b { font-size: 13px; }
 .geo-banner .synthetic { color: #b10026; font-weight: bold; }
-.popup table { border-collapse: collapse; } .popup th { text-align: left; padding-right: 6px; font-weight: normal; color: #555; }
+.popup table { border-collapse: collapse; } .popup th { text-align: left; padding-right: 6px; font-weight: normal; color: #555; white-space: nowrap; vertical-align: top; }
 </style>"""
 
 
@@ -345,29 +345,52 @@ def render_page(fmap: folium.Map) -> str:
 
 # ---- the map -----------------------------------------------------------------------------------------------------
 
-def _layer_items(items) -> list[tuple[LayerInfo, gpd.GeoDataFrame | None]]:
+@dataclass
+class MapLayer:
+    """One layer on a map: a catalogue id (its YAML gives the presentation), and optionally other data drawn with
+    it (a GeoDataFrame in any CRS), another name ``{vi, en}``, a style laid over the YAML's, switched off, or
+    marked SYNTHETIC (made-up data)."""
+    layer_id: str
+    frame: gpd.GeoDataFrame | None = None
+    name: dict | str | None = None
+    style: dict | None = None
+    show: bool = True
+    synthetic: bool = False
+
+
+def _map_layers(items, names, hidden) -> list[tuple[MapLayer, LayerInfo]]:
     out = []
     for item in items:
-        layer_id, frame = (item, None) if isinstance(item, str) else item
+        if isinstance(item, str):
+            item = MapLayer(item)
+        elif not isinstance(item, MapLayer):
+            item = MapLayer(*item)
         try:
-            info = layers.info(layer_id)
+            info = layers.info(item.layer_id)
         except KeyError as exc:
             raise MapError(str(exc.args[0])) from None
         if not info.is_spatial:
-            raise MapError(f"Lớp '{layer_id}' là bảng, không có hình học để vẽ. / Layer '{layer_id}' is a table "
+            raise MapError(f"Lớp '{info.id}' là bảng, không có hình học để vẽ. / Layer '{info.id}' is a table "
                            "with no geometry to draw.")
-        out.append((info, frame))
+        if item.style:
+            info = replace(info, style={**info.style, **item.style})
+        if item.name is None and names and info.id in names:
+            item = replace(item, name=names[info.id])
+        if info.id in hidden:
+            item = replace(item, show=False)
+        out.append((item, info))
     return out
 
 
 def folium_map(layer_items=(), rasters=(), *, lang: str = "vi", title: dict | str | None = None,
                notes=(), synthetic=False, tolerance_m: float = DEFAULT_TOLERANCE_M, hidden=(), names=None,
                basemap: str | None = None, height: str = "100%") -> folium.Map:
-    """A folium map of layers (ids read from the store, or ``(id, GeoDataFrame)`` pairs to draw other data with
-    that layer's presentation) and raster overlays, with the web map's styles, popups and legend, drawable offline.
+    """A folium map of layers (ids read from the store, ``(id, GeoDataFrame)`` pairs to draw other data with that
+    layer's presentation, or :class:`MapLayer`) and raster overlays, with the web map's styles, popups and legend, drawable offline.
 
-    ``synthetic``: True when the whole map is made-up data, or the ids of the layers that are; the map then says
-    SYNTHETIC in its title and in the legend of those layers (overlays carry their own flag). ``notes``: lines
+    ``synthetic``: True when the whole map is made-up data, or the ids of the layers that are (or mark a
+    :class:`MapLayer` or an overlay); the map then says SYNTHETIC under its title and beside those layers.
+    The view fits the overlays when there are any (layers around them are context), else every layer. ``notes``: lines
     shown under the title (e.g. that no production area is confirmed yet). ``hidden``: ids drawn but switched off.
     ``names``: ``{id: {vi, en}}`` to name a layer otherwise than its YAML legend (e.g. confirmed areas only).
     ``basemap``: a tile URL (none by default, so nothing is fetched).
@@ -381,6 +404,7 @@ def folium_map(layer_items=(), rasters=(), *, lang: str = "vi", title: dict | st
     if basemap:
         folium.TileLayer(basemap, attr="&copy; OpenStreetMap contributors", name="OpenStreetMap").add_to(fmap)
     legend, bounds = [], []
+    any_synthetic = whole_synthetic or bool(synthetic_ids) or any(ov.synthetic for ov in rasters)
     for ov in rasters:
         uri, box, (vmin, vmax) = overlay_image(ov)
         name = text(ov.title, lang) + (" (SYNTHETIC)" if ov.synthetic or whole_synthetic else "")
@@ -395,15 +419,14 @@ def folium_map(layer_items=(), rasters=(), *, lang: str = "vi", title: dict | st
             rows = (f'<div class="row sub">{vmin:.4g}<span class="ramp" style="background: linear-gradient(to right, '
                     f'{stops})"></span>{vmax:.4g}{unit}</div>')
         legend.append(f'<div class="row"><b>{html.escape(name)}</b></div>{rows}')
-    for info, frame in _layer_items(layer_items):
-        if frame is None:
-            frame = layers.read(info.id)
+    for item, info in _map_layers(layer_items, names, hidden):
+        frame = layers.read(info.id) if item.frame is None else item.frame
         data = layer_features(info, frame, lang, tolerance_m)
-        marked = whole_synthetic or info.id in synthetic_ids
-        own = (names or {}).get(info.id) or info.legend or info.title
-        name = text(own, lang) + (" (SYNTHETIC)" if marked else "")
-        PresentedLayer(info, data, name=name, show=info.id not in hidden).add_to(fmap)
-        if data["features"]:
+        marked = whole_synthetic or item.synthetic or info.id in synthetic_ids
+        name = text(item.name or info.legend or info.title, lang) + (" (SYNTHETIC)" if marked else "")
+        PresentedLayer(info, data, name=name, show=item.show).add_to(fmap)
+        any_synthetic = any_synthetic or marked
+        if data["features"] and not rasters:
             b = frame.to_crs("EPSG:4326").total_bounds if frame.crs != "EPSG:4326" else frame.total_bounds
             bounds.append([[b[1], b[0]], [b[3], b[2]]])
         entries = legend_entries(info, lang)
@@ -416,7 +439,7 @@ def folium_map(layer_items=(), rasters=(), *, lang: str = "vi", title: dict | st
     lines = []
     if title:
         lines.append(f"<b>{html.escape(text(title, lang))}</b>")
-    if whole_synthetic or synthetic_ids or any(ov.synthetic for ov in rasters):
+    if any_synthetic:
         lines.append(f'<div class="synthetic">{html.escape(SYNTHETIC_NOTE)}</div>')
     lines += [f"<div>{html.escape(text(n, lang))}</div>" for n in notes]
     if lines:
