@@ -446,8 +446,13 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
 @click.option("--ahp", default=None, type=click.Path(dir_okay=False), help="Ma trận AHP / AHP matrix YAML.")
 @click.option("--reclass", default=None, type=click.Path(dir_okay=False), help="Bảng phân loại / reclass YAML.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
+@click.option("--publish", is_flag=True,
+              help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user store, "
+                   "with provenance); a newer run replaces it and the previous run stays in the history.")
+@click.option("--synthetic", is_flag=True,
+              help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map says SYNTHETIC.")
 def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, lithology_field, ahp, reclass,
-                out_dir) -> None:
+                out_dir, publish, synthetic) -> None:
     """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
     from geo_app.water.groundwater import AhpError, PotentialError, ReclassError, VectorFactor, groundwater_potential
     from geo_app.water.terrain import DemError
@@ -485,6 +490,23 @@ def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, l
         click.echo(f"Lưu ý / note: {note}")
     for name, path in result.files.items():
         click.echo(f"  {name:<24} {path}")
+    if publish:
+        _published(result, "potential", synthetic or _looks_synthetic(dem_path))
+
+
+def _looks_synthetic(*paths) -> bool:
+    """Inputs named as made up (``synthetic_dem.tif``, ``SYNTHETIC_wells.csv``) are labelled so on the map."""
+    return any(p and "synthetic" in str(p).lower() for p in paths)
+
+
+def _published(result, kind: str, synthetic: bool) -> None:
+    from geo_app.water.groundwater.publish import publish_level, publish_potential
+
+    run = (publish_potential if kind == "potential" else publish_level)(result, synthetic=synthetic)
+    click.echo(f"Đã công bố lên bản đồ web / published to the web map: run {run.run_id} ({run.run_at})"
+               + (" SYNTHETIC" if run.synthetic else ""))
+    if run.previous:
+        click.echo(f"  thay lần chạy / replaces run {run.previous} (kept in the history)")
 
 
 def _parse_extent(extent: str | None):
@@ -514,8 +536,13 @@ def _parse_extent(extent: str | None):
 @click.option("--resolution", default=30.0, show_default=True, type=float, help="Ô lưới (m) / cell size (m).")
 @click.option("--power", default=2.0, show_default=True, type=float, help="Số mũ IDW / IDW power.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
+@click.option("--publish", is_flag=True,
+              help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user store, "
+                   "with provenance); a newer run replaces it and the previous run stays in the history.")
+@click.option("--synthetic", is_flag=True,
+              help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map says SYNTHETIC.")
 def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aquifer_field, dem_path, extent,
-                      resolution, power, out_dir) -> None:
+                      resolution, power, out_dir, publish, synthetic) -> None:
     """Phân bố nước dưới đất / groundwater distribution: level surface (IDW) with its cross-validation, aquifer units."""
     from geo_app.water.groundwater import LevelError, groundwater_distribution
     from geo_app.water.terrain import DemError
@@ -544,6 +571,8 @@ def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aq
         click.echo(f"  note: {note}")
     for name, path in result.files.items():
         click.echo(f"  {name:<32} {path}")
+    if publish:
+        _published(result, "level", synthetic or _looks_synthetic(wells, dem_path))
 
 
 @main.command("export-map")

@@ -200,14 +200,27 @@ def _overlay_presets() -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def raster_overlay(kind: str, source, transform=None, crs: str | None = None, synthetic: bool = False,
-                   title: dict | None = None) -> RasterOverlay:
-    """An overlay styled by ``layers/groundwater/overlays.yaml`` (``potential-class``, ``potential-index``, ``twi``,
-    ``groundwater-level``, ``groundwater-depth``), from a GeoTIFF/COG path or an array with its transform and CRS."""
+def overlay_style(kind: str) -> dict:
+    """Title, classes ``[(value, title, colour)]`` or colour ramp, and unit of an overlay kind, from
+    ``layers/groundwater/overlays.yaml`` (class colours from the named vector layer's YAML)."""
     presets = _overlay_presets()
     if kind not in presets:
         raise MapError(f"Không có kiểu lớp ảnh '{kind}'. / No overlay kind '{kind}'; known: {', '.join(presets)}.")
     preset = presets[kind]
+    classes = []
+    if preset.get("classes"):
+        info = layers.info(preset["classes"])
+        styles = class_styles(info)
+        classes = [(c["value"], c["title"], styles[str(c["value"])].get("fillColor", "#888888"))
+                   for c in info.classes["classes"]]
+    return {"title": preset["title"], "classes": classes, "ramp": preset.get("ramp", []), "unit": preset.get("unit", "")}
+
+
+def raster_overlay(kind: str, source, transform=None, crs: str | None = None, synthetic: bool = False,
+                   title: dict | None = None) -> RasterOverlay:
+    """An overlay styled by ``layers/groundwater/overlays.yaml`` (``potential-class``, ``potential-index``, ``twi``,
+    ``groundwater-level``, ``groundwater-depth``), from a GeoTIFF/COG path or an array with its transform and CRS."""
+    style = overlay_style(kind)
     nodata = None
     if isinstance(source, (str, Path)):
         try:
@@ -220,15 +233,9 @@ def raster_overlay(kind: str, source, transform=None, crs: str | None = None, sy
         array = np.asarray(source)
         if transform is None or crs is None:
             raise MapError("Mảng raster cần transform và crs. / A raster array needs its transform and crs.")
-    classes = []
-    if preset.get("classes"):
-        info = layers.info(preset["classes"])
-        styles = class_styles(info)
-        classes = [(c["value"], c["title"], styles[str(c["value"])].get("fillColor", "#888888"))
-                   for c in info.classes["classes"]]
-    return RasterOverlay(title=title or preset["title"], array=array, transform=transform, crs=crs,
-                         classes=classes, ramp=preset.get("ramp", []), unit=preset.get("unit", ""),
-                         nodata=nodata, synthetic=synthetic)
+    return RasterOverlay(title=title or style["title"], array=array, transform=transform, crs=crs,
+                         classes=style["classes"], ramp=style["ramp"], unit=style["unit"], nodata=nodata,
+                         synthetic=synthetic)
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -246,8 +253,14 @@ def _valid(ov: RasterOverlay, array: np.ndarray) -> np.ndarray:
 
 
 def overlay_image(ov: RasterOverlay) -> tuple[str, list, tuple[float, float]]:
-    """(PNG data URI, [[south, west], [north, east]], (min, max)) of the overlay, warped to Web Mercator, where
-    Leaflet stretches an image linearly; nearest-neighbour for classes, bilinear for continuous values."""
+    """(PNG data URI, [[south, west], [north, east]], (min, max)) of the overlay, for a page that carries it."""
+    png, box, span = overlay_png(ov)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), box, span
+
+
+def overlay_png(ov: RasterOverlay) -> tuple[bytes, list, tuple[float, float]]:
+    """(PNG, [[south, west], [north, east]], (min, max)) of the overlay, warped to Web Mercator, where Leaflet
+    stretches an image linearly; nearest-neighbour for classes, bilinear for continuous values."""
     src = np.asarray(ov.array)
     src_valid = _valid(ov, src)
     if not src_valid.any():
@@ -286,13 +299,12 @@ def overlay_image(ov: RasterOverlay) -> tuple[str, list, tuple[float, float]]:
         rgba[..., 3] = np.where(valid, 255, 0)
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", optimize=True)
-    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     x0, y0 = dst_transform @ (0, 0)
     x1, y1 = dst_transform @ (dst_w, dst_h)
     to_wgs = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
     west, north = to_wgs.transform(x0, y0)
     east, south = to_wgs.transform(x1, y1)
-    return uri, [[south, west], [north, east]], (vmin, vmax)
+    return buffer.getvalue(), [[south, west], [north, east]], (vmin, vmax)
 
 
 # ---- legend and banner -------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ import hashlib
 import json
 import math
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from geo_app import layers
 from geo_app.serve import search as search_core
 from geo_app.serve.cache import BoundedCache
 from geo_app.serve.features import feature_collection, tolerance_for_zoom
+from geo_app.serve.maps import published
 from geo_app.serve.maps.presentation import web_presentation
 from geo_app.serve.ogcapi import OGCError, layer_version, parse_bbox, user_layers
 from geo_app.store.layer_store import StoreError
@@ -27,8 +28,8 @@ bp = Blueprint("map", __name__)
 
 #: Layers drawn on the map, bottom to top. ``store: user`` layers (the user's own water data) are
 #: listed only when the user store holds them, and only for users who may see them.
-MAP_LAYERS = ["communes", "water-balance", "karst-units", "former-districts", "province", "rivers",
-              "water-protection-zones", "peaks", "water-sources"]
+MAP_LAYERS = ["communes", "water-balance", "karst-units", "groundwater-potential", "former-districts", "province",
+              "rivers", "water-protection-zones", "peaks", "water-sources"]
 #: User layers drawn but not switched on when the page opens (they cover the whole province).
 OFF_BY_DEFAULT = {"karst-units"}
 PROVINCE_VIEW = {"center": [22.05, 104.25], "zoom": 8,
@@ -58,9 +59,11 @@ def map_layers() -> list[dict]:
                 user_present = set(user_layers())
             if layer_id not in user_present:
                 continue
+        suffix = " (SYNTHETIC)" if published.is_synthetic(layer_id) else ""
         entry = {
             "id": layer_id,
-            "title": {"vi": info.legend.get("vi", info.title["vi"]), "en": info.legend.get("en", info.title["en"])},
+            "title": {"vi": info.legend.get("vi", info.title["vi"]) + suffix,
+                      "en": info.legend.get("en", info.title["en"]) + suffix},
             "style": info.style,
             "geometry": info.geometry,
             "url": f"/data/{layer_id}.geojson",
@@ -69,6 +72,9 @@ def map_layers() -> list[dict]:
         if layer_id in OFF_BY_DEFAULT:
             entry["visible"] = False
         out.append(entry)
+    if sees_user_layers():  # published groundwater surfaces: image overlays, under the vector layers
+        overlays = published.map_entries(lambda name: url_for("map.overlay_image", name=name))
+        out[1:1] = overlays
     extra = current_app.config.get("EXTRA_MAP_LAYERS")
     if extra:
         out.extend(extra())
@@ -170,6 +176,19 @@ def layer_data(layer_id: str):
         abort(503, description=str(exc))
     # the user's own data may need a login: browsers may keep it, shared caches may not
     return cached_response(*payload, mimetype="application/geo+json", private=info.store == "user")
+
+
+@bp.get("/data/overlays/<name>.png")
+def overlay_image(name: str):
+    """A published raster result (groundwater potential index, level…) as one image, for the logged-in."""
+    if not sees_user_layers():
+        abort(401, description="Cần đăng nhập để xem kết quả nước dưới đất. / Login required for the groundwater "
+              "results.")
+    found = published.overlay(name)
+    if found is None:
+        abort(404, description=f"Chưa công bố '{name}'. / '{name}' is not published.")
+    png, etag, _bounds, _span = found
+    return cached_response(png, None, etag, mimetype="image/png", private=True)
 
 
 @bp.get("/api/search")

@@ -58,7 +58,9 @@
     var style = def.style || {};
     var byValue = {};
     if (def.classes) { def.classes.classes.forEach(function (c) { byValue[c.value] = L.extend({}, style, c.style); }); }
-    var layer = L.geoJSON(null, {
+    /* a published raster result is one image over its bounds; every other layer is GeoJSON loaded per view */
+    var layer = def.image ? L.imageOverlay(def.image, def.bounds, {pane: 'p-' + def.id, opacity: def.opacity || 0.75})
+      : L.geoJSON(null, {
       pane: 'p-' + def.id,
       style: function (f) {
         return (def.classes && f && f.properties && byValue[f.properties[def.classes.field]]) || style;
@@ -86,7 +88,7 @@
     var label = document.createElement('label');
     label.htmlFor = input.id;
     label.appendChild(input);
-    if (!def.classes) { label.appendChild(swatch(style)); }
+    if (!def.classes && !def.image) { label.appendChild(swatch(style)); }
     label.appendChild(document.createTextNode(' ' + title(def.title)));
     li.appendChild(label);
     if (def.classes) {  /* one legend entry per class */
@@ -100,6 +102,26 @@
         sub.appendChild(item);
       });
       li.appendChild(sub);
+    }
+    if (def.legend) {  /* an image's legend: its classes, or its colour ramp from minimum to maximum */
+      var leg = document.createElement('ul');
+      leg.className = 'legend-classes';
+      (def.legend.classes || []).forEach(function (c) {
+        var item = document.createElement('li');
+        item.appendChild(swatch({color: c.color, fillColor: c.color, fillOpacity: 0.8}));
+        item.appendChild(document.createTextNode(' ' + title(c.title)));
+        leg.appendChild(item);
+      });
+      if (def.legend.ramp) {
+        var item = document.createElement('li'), bar = document.createElement('span');
+        bar.className = 'ramp';
+        bar.style.background = 'linear-gradient(to right, ' + def.legend.ramp.join(', ') + ')';
+        item.appendChild(document.createTextNode(num(def.legend.min, 1) + ' '));
+        item.appendChild(bar);
+        item.appendChild(document.createTextNode(' ' + num(def.legend.max, 1) + (def.legend.unit ? ' ' + def.legend.unit : '')));
+        leg.appendChild(item);
+      }
+      li.appendChild(leg);
     }
     list.appendChild(li);
     state[def.id] = {def: def, layer: layer, input: input, key: null};
@@ -125,7 +147,7 @@
   }
   function load(id) {
     var s = state[id];
-    if (!s.input.checked) { return; }
+    if (!s.input.checked || !s.def.url) { return; }
     var url = request(s.def);
     if (url === s.key) { return; }
     s.key = url;
