@@ -449,10 +449,13 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
 @click.option("--publish", is_flag=True,
               help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user store, "
                    "with provenance); a newer run replaces it and the previous run stays in the history.")
+@click.option("--public", "public", is_flag=True,
+              help="Với --publish: cho mọi người xem, không chỉ người đăng nhập / with --publish: shown to everyone, "
+                   "not only to logged-in users.")
 @click.option("--synthetic", is_flag=True,
               help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map says SYNTHETIC.")
 def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, lithology_field, ahp, reclass,
-                out_dir, publish, synthetic) -> None:
+                out_dir, publish, public, synthetic) -> None:
     """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
     from geo_app.water.groundwater import AhpError, PotentialError, ReclassError, VectorFactor, groundwater_potential
     from geo_app.water.terrain import DemError
@@ -491,7 +494,7 @@ def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, l
     for name, path in result.files.items():
         click.echo(f"  {name:<24} {path}")
     if publish:
-        _published(result, "potential", synthetic or _looks_synthetic(dem_path))
+        _published(result, "potential", synthetic or _looks_synthetic(dem_path), public)
 
 
 def _looks_synthetic(*paths) -> bool:
@@ -499,11 +502,12 @@ def _looks_synthetic(*paths) -> bool:
     return any(p and "synthetic" in str(p).lower() for p in paths)
 
 
-def _published(result, kind: str, synthetic: bool) -> None:
+def _published(result, kind: str, synthetic: bool, public: bool) -> None:
     from geo_app.water.groundwater.publish import publish_level, publish_potential
 
-    run = (publish_potential if kind == "potential" else publish_level)(result, synthetic=synthetic)
-    click.echo(f"Đã công bố lên bản đồ web / published to the web map: run {run.run_id} ({run.run_at})"
+    run = (publish_potential if kind == "potential" else publish_level)(result, synthetic=synthetic, public=public)
+    who = "mọi người / everyone" if run.public else "người đăng nhập / logged-in users"
+    click.echo(f"Đã công bố lên bản đồ web / published to the web map ({who}): run {run.run_id} ({run.run_at})"
                + (" SYNTHETIC" if run.synthetic else ""))
     if run.previous:
         click.echo(f"  thay lần chạy / replaces run {run.previous} (kept in the history)")
@@ -539,10 +543,13 @@ def _parse_extent(extent: str | None):
 @click.option("--publish", is_flag=True,
               help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user store, "
                    "with provenance); a newer run replaces it and the previous run stays in the history.")
+@click.option("--public", "public", is_flag=True,
+              help="Với --publish: cho mọi người xem, không chỉ người đăng nhập / with --publish: shown to everyone, "
+                   "not only to logged-in users.")
 @click.option("--synthetic", is_flag=True,
               help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map says SYNTHETIC.")
 def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aquifer_field, dem_path, extent,
-                      resolution, power, out_dir, publish, synthetic) -> None:
+                      resolution, power, out_dir, publish, public, synthetic) -> None:
     """Phân bố nước dưới đất / groundwater distribution: level surface (IDW) with its cross-validation, aquifer units."""
     from geo_app.water.groundwater import LevelError, groundwater_distribution
     from geo_app.water.terrain import DemError
@@ -572,7 +579,7 @@ def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aq
     for name, path in result.files.items():
         click.echo(f"  {name:<32} {path}")
     if publish:
-        _published(result, "level", synthetic or _looks_synthetic(wells, dem_path))
+        _published(result, "level", synthetic or _looks_synthetic(wells, dem_path), public)
 
 
 @main.command("export-map")

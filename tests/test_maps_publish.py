@@ -136,3 +136,17 @@ def test_cli_publish_and_level(home, tmp_path):
     assert set(manifest) == {"potential", "level"}
     assert "groundwater-level" in manifest["level"]["current"]["overlays"]
     assert manifest["level"]["current"]["provenance"]["cross_validation"]["n_wells"] == 12
+
+
+def test_published_as_public_is_shown_to_everyone(home, tmp_path):
+    from geo_app.water.groundwater.publish import publish_potential
+
+    publish_potential(_potential(tmp_path, "run", COLS), synthetic=True, public=True)
+    anonymous = _client(None)
+    by_id = {entry["id"]: entry for entry in _config(anonymous)["layers"]}
+    assert "groundwater-potential" in by_id and "overlay-potential-index" in by_id
+    png = anonymous.get(by_id["overlay-potential-index"]["image"])
+    assert png.status_code == 200 and "public" in png.headers["Cache-Control"]
+    assert anonymous.get("/data/groundwater-potential.geojson").status_code == 200
+    # the other user layers stay for the logged-in
+    assert anonymous.get("/data/water-sources.geojson").status_code == 401

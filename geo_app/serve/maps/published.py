@@ -44,20 +44,33 @@ def overlay(name: str) -> tuple[bytes, str, list, tuple[float, float]] | None:
         return _PNG[key]
 
 
+def _layer_run(layer_id: str) -> dict:
+    if layer_id != POTENTIAL_LAYER:
+        return {}
+    return read_manifest().get("potential", {}).get("current") or {}
+
+
 def is_synthetic(layer_id: str) -> bool:
     """Whether the published vector layer's current run was made from SYNTHETIC inputs."""
-    if layer_id != POTENTIAL_LAYER:
-        return False
-    run = read_manifest().get("potential", {}).get("current") or {}
-    return bool(run.get("synthetic"))
+    return bool(_layer_run(layer_id).get("synthetic"))
 
 
-def map_entries(url_for_overlay) -> list[dict]:
-    """The map page's entries for the published overlays: image, bounds, legend (classes or a colour ramp)."""
+def is_public(layer_id: str) -> bool:
+    """Whether the published vector layer's current run was published for everyone (not only the logged-in)."""
+    return bool(_layer_run(layer_id).get("public"))
+
+
+def overlay_is_public(name: str) -> bool:
+    return bool((_current_runs().get(name) or {}).get("public"))
+
+
+def map_entries(url_for_overlay, signed_in: bool) -> list[dict]:
+    """The map page's entries for the published overlays the reader may see (all for the logged-in, the public
+    ones for everyone): image, bounds, legend (classes or a colour ramp)."""
     runs = _current_runs()
     out = []
     for name in ORDER:
-        if name not in runs:
+        if name not in runs or not (signed_in or runs[name].get("public")):
             continue
         _png, _etag, bounds, (vmin, vmax) = overlay(name)
         style = overlay_style(name)

@@ -53,7 +53,7 @@ def map_layers() -> list[dict]:
         except KeyError:
             continue
         if info.store == "user":
-            if not sees_user_layers():
+            if not sees_user_layers() and not published.is_public(layer_id):
                 continue
             if user_present is None:
                 user_present = set(user_layers())
@@ -72,9 +72,8 @@ def map_layers() -> list[dict]:
         if layer_id in OFF_BY_DEFAULT:
             entry["visible"] = False
         out.append(entry)
-    if sees_user_layers():  # published groundwater surfaces: image overlays, under the vector layers
-        overlays = published.map_entries(lambda name: url_for("map.overlay_image", name=name))
-        out[1:1] = overlays
+    # published groundwater surfaces: image overlays, under the vector layers
+    out[1:1] = published.map_entries(lambda name: url_for("map.overlay_image", name=name), sees_user_layers())
     extra = current_app.config.get("EXTRA_MAP_LAYERS")
     if extra:
         out.extend(extra())
@@ -155,7 +154,7 @@ def layer_data(layer_id: str):
     if not info.public:
         abort(404, description=f"Lớp '{layer_id}' không công khai. / Layer '{layer_id}' is not public.")
     if info.store == "user":
-        if not sees_user_layers():
+        if not sees_user_layers() and not published.is_public(layer_id):
             abort(401, description=f"Cần đăng nhập để xem lớp '{layer_id}' (dữ liệu của người dùng). / Login "
                   f"required: '{layer_id}' holds the user's own data.")
         if layer_id not in user_layers():
@@ -181,14 +180,14 @@ def layer_data(layer_id: str):
 @bp.get("/data/overlays/<name>.png")
 def overlay_image(name: str):
     """A published raster result (groundwater potential index, level…) as one image, for the logged-in."""
-    if not sees_user_layers():
+    if not sees_user_layers() and not published.overlay_is_public(name):
         abort(401, description="Cần đăng nhập để xem kết quả nước dưới đất. / Login required for the groundwater "
               "results.")
     found = published.overlay(name)
     if found is None:
         abort(404, description=f"Chưa công bố '{name}'. / '{name}' is not published.")
     png, etag, _bounds, _span = found
-    return cached_response(png, None, etag, mimetype="image/png", private=True)
+    return cached_response(png, None, etag, mimetype="image/png", private=not published.overlay_is_public(name))
 
 
 @bp.get("/api/search")

@@ -48,6 +48,7 @@ class PublishedRun:
     overlays: dict
     previous: str | None
     synthetic: bool
+    public: bool = False
 
 
 def published_dir() -> Path:
@@ -97,16 +98,16 @@ def _copy_overlays(kind: str, files: dict, folder: Path) -> dict:
     return overlays
 
 
-def _record(kind: str, run_id: str, run_at: str, provenance: dict, overlays: dict, synthetic: bool) -> dict:
+def _record(run_id: str, run_at: str, provenance: dict, overlays: dict, synthetic: bool, public: bool) -> dict:
     return {"run_id": run_id, "run_at": run_at, "folder": f"runs/{run_id}", "overlays": overlays,
-            "synthetic": synthetic, "provenance": provenance}
+            "synthetic": synthetic, "public": public, "provenance": provenance}
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _publish(kind: str, provenance: dict, files: dict, synthetic: bool, layers: dict | None,
+def _publish(kind: str, provenance: dict, files: dict, synthetic: bool, public: bool, layers: dict | None,
              run_at: str) -> PublishedRun:
     run_id = _run_id(provenance)
     with _locked():
@@ -119,9 +120,10 @@ def _publish(kind: str, provenance: dict, files: dict, synthetic: bool, layers: 
         entry = manifest.get(kind, {"current": None, "history": []})
         previous = entry.get("current")
         history = ([previous] if previous else []) + entry.get("history", [])
-        manifest[kind] = {"current": _record(kind, run_id, run_at, provenance, overlays, synthetic), "history": history}
+        manifest[kind] = {"current": _record(run_id, run_at, provenance, overlays, synthetic, public), "history": history}
         write_atomic(manifest_path(), json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True, default=str))
-    return PublishedRun(kind, run_id, run_at, folder, overlays, previous["run_id"] if previous else None, synthetic)
+    return PublishedRun(kind, run_id, run_at, folder, overlays, previous["run_id"] if previous else None, synthetic,
+                        public)
 
 
 def class_layer(result: PotentialResult, run_id: str, run_at: str, synthetic: bool) -> gpd.GeoDataFrame:
@@ -144,14 +146,14 @@ def class_layer(result: PotentialResult, run_id: str, run_at: str, synthetic: bo
                         synthetic=bool(synthetic))
 
 
-def publish_potential(result: PotentialResult, synthetic: bool = False) -> PublishedRun:
+def publish_potential(result: PotentialResult, synthetic: bool = False, public: bool = False) -> PublishedRun:
     """The potential classes into the user store (layer ``groundwater-potential``), the index and classes as
-    overlays; the previous run's provenance is kept in the history."""
+    overlays; the previous run's provenance is kept in the history. Logged-in users see them; ``public``: everyone."""
     run_at = _now()
     frame = class_layer(result, _run_id(result.provenance), run_at, synthetic)
-    return _publish("potential", result.provenance, result.files, synthetic, {POTENTIAL_LAYER: frame}, run_at)
+    return _publish("potential", result.provenance, result.files, synthetic, public, {POTENTIAL_LAYER: frame}, run_at)
 
 
-def publish_level(result: DistributionResult, synthetic: bool = False) -> PublishedRun:
+def publish_level(result: DistributionResult, synthetic: bool = False, public: bool = False) -> PublishedRun:
     """The level (and depth) surface as image overlays, with the run's provenance and cross-validation."""
-    return _publish("level", result.provenance, result.files, synthetic, None, _now())
+    return _publish("level", result.provenance, result.files, synthetic, public, None, _now())
