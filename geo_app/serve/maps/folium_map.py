@@ -132,7 +132,9 @@ def layer_features(info: LayerInfo, frame: gpd.GeoDataFrame, lang: str, toleranc
     if tolerance_m > 0:
         geoms = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
     geoms = gpd.GeoSeries(geoms, crs=frame.crs).to_crs("EPSG:4326").values
-    geoms = shapely.set_precision(geoms, COORD_GRID)
+    # pointwise: coordinates rounded only; the default mode re-nodes polygons and can fail (GEOS
+    # TopologyException) on cell-edged outlines such as the potential classes
+    geoms = shapely.set_precision(geoms, COORD_GRID, mode="pointwise")
     wanted = [f for f in popup_fields(info) if f in frame.columns]
     records = frame[wanted].to_dict(orient="records")
     class_field = info.classes.get("field") if info.classes else None
