@@ -430,6 +430,20 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
     for message in summary.attrs.get("messages", []):
         click.echo(message)
 
+def _publish_options(command):
+    """--publish, --public, --synthetic: the same for every command whose result can go on the web map."""
+    command = click.option("--synthetic", is_flag=True,
+                           help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map "
+                                "says SYNTHETIC.")(command)
+    command = click.option("--public", "public", is_flag=True,
+                           help="Với --publish: cho mọi người xem, không chỉ người đăng nhập / with --publish: shown "
+                                "to everyone, not only to logged-in users.")(command)
+    return click.option("--publish", is_flag=True,
+                        help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user "
+                             "store, with provenance); a newer run replaces it, the previous run stays in the history."
+                        )(command)
+
+
 @main.command()
 @click.option("--dem", "dem_path", required=True, type=click.Path(dir_okay=False), help="DEM GeoTIFF (có CRS / with a CRS).")
 @click.option("--extent", default=None, help="minx,miny,maxx,maxy (EPSG:9208); mặc định / default: thị xã Sa Pa (cũ), 088.")
@@ -446,14 +460,7 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
 @click.option("--ahp", default=None, type=click.Path(dir_okay=False), help="Ma trận AHP / AHP matrix YAML.")
 @click.option("--reclass", default=None, type=click.Path(dir_okay=False), help="Bảng phân loại / reclass YAML.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
-@click.option("--publish", is_flag=True,
-              help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user store, "
-                   "with provenance); a newer run replaces it and the previous run stays in the history.")
-@click.option("--public", "public", is_flag=True,
-              help="Với --publish: cho mọi người xem, không chỉ người đăng nhập / with --publish: shown to everyone, "
-                   "not only to logged-in users.")
-@click.option("--synthetic", is_flag=True,
-              help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map says SYNTHETIC.")
+@_publish_options
 def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, lithology_field, ahp, reclass,
                 out_dir, publish, public, synthetic) -> None:
     """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
@@ -540,14 +547,7 @@ def _parse_extent(extent: str | None):
 @click.option("--resolution", default=30.0, show_default=True, type=float, help="Ô lưới (m) / cell size (m).")
 @click.option("--power", default=2.0, show_default=True, type=float, help="Số mũ IDW / IDW power.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
-@click.option("--publish", is_flag=True,
-              help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user store, "
-                   "with provenance); a newer run replaces it and the previous run stays in the history.")
-@click.option("--public", "public", is_flag=True,
-              help="Với --publish: cho mọi người xem, không chỉ người đăng nhập / with --publish: shown to everyone, "
-                   "not only to logged-in users.")
-@click.option("--synthetic", is_flag=True,
-              help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map says SYNTHETIC.")
+@_publish_options
 def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aquifer_field, dem_path, extent,
                       resolution, power, out_dir, publish, public, synthetic) -> None:
     """Phân bố nước dưới đất / groundwater distribution: level surface (IDW) with its cross-validation, aquifer units."""
