@@ -108,6 +108,10 @@ def test_export_map_refuses_drafts_and_tables(store_home, tmp_path):
     with pytest.raises(MapError, match="là bảng"):
         export_map(tmp_path / "x.html", ["former-communes"])
     assert not (tmp_path / "x.html").exists()
+    # asking for the production areas gives the confirmed ones only: no draft leaves the system
+    result = export_map(tmp_path / "y.html", ["production-areas"])
+    page = (tmp_path / "y.html").read_text(encoding="utf-8")
+    assert result.layers == ("province",) and "bản nháp" not in page and "Vùng sản xuất đã xác nhận" in page
 
 
 @pytest.fixture(scope="module")

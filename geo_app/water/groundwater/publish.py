@@ -52,7 +52,7 @@ class PublishedRun:
 
 
 def published_dir() -> Path:
-    return settings().home / "published" / "groundwater"
+    return settings().published_dir / "groundwater"
 
 
 def manifest_path() -> Path:
