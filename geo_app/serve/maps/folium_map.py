@@ -396,63 +396,75 @@ def _map_layers(items, names, hidden) -> list[tuple[MapLayer, LayerInfo]]:
     return out
 
 
+def _add_overlay(fmap: folium.Map, ov: RasterOverlay, lang: str, marked: bool) -> tuple[str, list]:
+    """The overlay on the map; (its legend HTML, its bounds)."""
+    uri, box, (vmin, vmax) = overlay_image(ov)
+    name = text(ov.title, lang) + (" (SYNTHETIC)" if marked else "")
+    folium.raster_layers.ImageOverlay(uri, bounds=box, opacity=ov.opacity, name=name).add_to(fmap)
+    if ov.classes:
+        rows = "".join(f'<div class="row sub"><span class="sw" style="background:{c}"></span>'
+                       f"{html.escape(text(t, lang))}</div>" for _v, t, c in ov.classes)
+    else:
+        stops = ", ".join(ov.ramp or ["#000000", "#ffffff"])
+        unit = f" {html.escape(ov.unit)}" if ov.unit else ""
+        rows = (f'<div class="row sub">{vmin:.4g}<span class="ramp" style="background: linear-gradient(to right, '
+                f'{stops})"></span>{vmax:.4g}{unit}</div>')
+    return f'<div class="row"><b>{html.escape(name)}</b></div>{rows}', box
+
+
+def _add_layer(fmap: folium.Map, item: MapLayer, info: LayerInfo, lang: str, tolerance_m: float,
+               marked: bool) -> tuple[str, list | None]:
+    """The layer on the map; (its legend HTML, its bounds or None when it has nothing to draw)."""
+    frame = layers.read(info.id) if item.frame is None else item.frame
+    data = layer_features(info, frame, lang, tolerance_m)
+    name = text(item.name or info.legend or info.title, lang) + (" (SYNTHETIC)" if marked else "")
+    PresentedLayer(info, data, name=name, show=item.show).add_to(fmap)
+    box = None
+    if data["features"]:
+        b = frame.to_crs("EPSG:4326").total_bounds
+        box = [[b[1], b[0]], [b[3], b[2]]]
+    entries = legend_entries(info, lang)
+    if info.classes:
+        rows = "".join(f'<div class="row sub">{_swatch(st, info.geometry)}{html.escape(t)}</div>' for t, st in entries)
+        return f'<div class="row"><b>{html.escape(name)}</b></div>{rows}', box
+    return f'<div class="row">{_swatch(entries[0][1], info.geometry)}{html.escape(name)}</div>', box
+
+
 def folium_map(layer_items=(), rasters=(), *, lang: str = "vi", title: dict | str | None = None,
                notes=(), synthetic=False, tolerance_m: float = DEFAULT_TOLERANCE_M, hidden=(), names=None,
                basemap: str | None = None, height: str = "100%") -> folium.Map:
     """A folium map of layers (ids read from the store, ``(id, GeoDataFrame)`` pairs to draw other data with that
-    layer's presentation, or :class:`MapLayer`) and raster overlays, with the web map's styles, popups and legend, drawable offline.
+    layer's presentation, or :class:`MapLayer`) and raster overlays, with the web map's styles, popups and legend,
+    drawable offline. The options are keyword-only, each with a default, as folium.Map's own are.
 
     ``synthetic``: True when the whole map is made-up data, or the ids of the layers that are (or mark a
     :class:`MapLayer` or an overlay); the map then says SYNTHETIC under its title and beside those layers.
-    The view fits the overlays when there are any (layers around them are context), else every layer. ``notes``: lines
-    shown under the title (e.g. that no production area is confirmed yet). ``hidden``: ids drawn but switched off.
-    ``names``: ``{id: {vi, en}}`` to name a layer otherwise than its YAML legend (e.g. confirmed areas only).
+    The view fits the overlays when there are any (layers around them are context), else every layer. ``notes``:
+    lines shown under the title (e.g. that no production area is confirmed yet). ``hidden``: ids drawn but switched
+    off. ``names``: ``{id: {vi, en}}`` to name a layer otherwise than its YAML legend (e.g. confirmed areas only).
     ``basemap``: a tile URL (none by default, so nothing is fetched).
     """
     if lang not in ("vi", "en"):
         raise MapError(f"Ngôn ngữ '{lang}' không hỗ trợ (vi, en). / Language '{lang}' is not supported (vi, en).")
     synthetic_ids = set() if synthetic in (True, False) else set(synthetic)
     whole_synthetic = synthetic is True
-    fmap = OfflineMap(location=[22.05, 104.25], zoom_start=9, tiles=None, control_scale=True,
-                      prefer_canvas=False, height=height)
+    fmap = OfflineMap(location=[22.05, 104.25], zoom_start=9, tiles=None, control_scale=True, height=height)
     if basemap:
         folium.TileLayer(basemap, attr="&copy; OpenStreetMap contributors", name="OpenStreetMap").add_to(fmap)
-    legend, bounds = [], []
-    any_synthetic = whole_synthetic or bool(synthetic_ids) or any(ov.synthetic for ov in rasters)
+    legend, overlay_boxes, layer_boxes = [], [], []
+    any_synthetic = whole_synthetic or bool(synthetic_ids)
     for ov in rasters:
-        uri, box, (vmin, vmax) = overlay_image(ov)
-        name = text(ov.title, lang) + (" (SYNTHETIC)" if ov.synthetic or whole_synthetic else "")
-        folium.raster_layers.ImageOverlay(uri, bounds=box, opacity=ov.opacity, name=name).add_to(fmap)
-        bounds.append(box)
-        if ov.classes:
-            rows = "".join(f'<div class="row sub"><span class="sw" style="background:{c}"></span>'
-                           f"{html.escape(text(t, lang))}</div>" for _v, t, c in ov.classes)
-        else:
-            stops = ", ".join(ov.ramp or ["#000000", "#ffffff"])
-            unit = f" {html.escape(ov.unit)}" if ov.unit else ""
-            rows = (f'<div class="row sub">{vmin:.4g}<span class="ramp" style="background: linear-gradient(to right, '
-                    f'{stops})"></span>{vmax:.4g}{unit}</div>')
-        legend.append(f'<div class="row"><b>{html.escape(name)}</b></div>{rows}')
+        entry, box = _add_overlay(fmap, ov, lang, whole_synthetic or ov.synthetic)
+        legend.append(entry)
+        overlay_boxes.append(box)
+        any_synthetic = any_synthetic or ov.synthetic
     for item, info in _map_layers(layer_items, names, hidden):
-        frame = layers.read(info.id) if item.frame is None else item.frame
-        data = layer_features(info, frame, lang, tolerance_m)
         marked = whole_synthetic or item.synthetic or info.id in synthetic_ids
-        name = text(item.name or info.legend or info.title, lang) + (" (SYNTHETIC)" if marked else "")
-        PresentedLayer(info, data, name=name, show=item.show).add_to(fmap)
+        entry, box = _add_layer(fmap, item, info, lang, tolerance_m, marked)
+        legend.append(entry)
+        layer_boxes += [box] if box else []
         any_synthetic = any_synthetic or marked
-        if data["features"] and not rasters:
-            b = frame.to_crs("EPSG:4326").total_bounds if frame.crs != "EPSG:4326" else frame.total_bounds
-            bounds.append([[b[1], b[0]], [b[3], b[2]]])
-        entries = legend_entries(info, lang)
-        if info.classes:
-            rows = "".join(f'<div class="row sub">{_swatch(st, info.geometry)}{html.escape(t)}</div>'
-                           for t, st in entries)
-            legend.append(f'<div class="row"><b>{html.escape(name)}</b></div>{rows}')
-        else:
-            legend.append(f'<div class="row">{_swatch(entries[0][1], info.geometry)}{html.escape(name)}</div>')
-    lines = []
-    if title:
-        lines.append(f"<b>{html.escape(text(title, lang))}</b>")
+    lines = [f"<b>{html.escape(text(title, lang))}</b>"] if title else []
     if any_synthetic:
         lines.append(f'<div class="synthetic">{html.escape(SYNTHETIC_NOTE)}</div>')
     lines += [f"<div>{html.escape(text(n, lang))}</div>" for n in notes]
@@ -461,10 +473,8 @@ def folium_map(layer_items=(), rasters=(), *, lang: str = "vi", title: dict | st
     if legend:
         fmap.add_child(Control("".join(legend), "geo-legend", "bottomright"))
     folium.LayerControl(collapsed=True).add_to(fmap)
-    if bounds:
-        south = min(b[0][0] for b in bounds)
-        west = min(b[0][1] for b in bounds)
-        north = max(b[1][0] for b in bounds)
-        east = max(b[1][1] for b in bounds)
-        fmap.fit_bounds([[south, west], [north, east]])
+    boxes = overlay_boxes or layer_boxes
+    if boxes:
+        fmap.fit_bounds([[min(b[0][0] for b in boxes), min(b[0][1] for b in boxes)],
+                         [max(b[1][0] for b in boxes), max(b[1][1] for b in boxes)]])
     return fmap
