@@ -153,3 +153,41 @@ def test_published_as_public_is_shown_to_everyone(home, tmp_path):
     assert anonymous.get("/data/groundwater-potential.geojson").status_code == 200
     # the other user layers stay for the logged-in
     assert anonymous.get("/data/water-sources.geojson").status_code == 401
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser_support import launch
+
+    with launch() as browser:
+        yield browser
+
+
+def test_web_map_draws_the_published_overlay_and_classes(browser, home, tmp_path):
+    """In Chromium: the class polygons load, the index is drawn as an image, the legend has its colour ramp."""
+    from test_web_support import live_server
+
+    from geo_app.water.groundwater.publish import publish_potential
+
+    publish_potential(_potential(tmp_path, "run", COLS), synthetic=True)
+    ensure_users()
+    with live_server(home) as base:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/login")
+        page.fill("#name", ROLE_USERS["viewer"])
+        page.fill("#password", PASSWORD)
+        page.click("#login-submit")
+        page.wait_for_selector("#who")
+        page.goto(base + "/")
+        page.wait_for_selector("body[data-loaded-groundwater-potential]", state="attached", timeout=60000)
+        assert int(page.get_attribute("body", "data-loaded-groundwater-potential")) >= 1
+        image = page.locator("img.leaflet-image-layer").first
+        image.wait_for(state="attached", timeout=30000)
+        page.wait_for_function("() => { const i = document.querySelector('img.leaflet-image-layer');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=30000)
+        assert page.locator(".legend-classes .ramp").count() == 1
+        assert "(SYNTHETIC)" in page.inner_text("#layer-list")
+        assert errors == []
+        page.close()
