@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from geo_app.serve.maps.folium_map import overlay_png, overlay_style, raster_overlay, text
+from geo_app.serve.maps.folium_map import overlay_png, overlay_style, raster_overlay
+from geo_app.serve.maps.presentation import text
 from geo_app.water.groundwater.publish import POTENTIAL_LAYER, published_dir, read_manifest
 
 _PNG: dict[tuple[str, str], tuple[bytes, str, list, tuple[float, float]]] = {}
