@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 MIRROR := $(abspath ../shared/data/mirror)
 export GEO_APP_DATA_MIRROR ?= $(if $(wildcard $(MIRROR)/MANIFEST.tsv),$(MIRROR),)
 
-.PHONY: run test build install install-test clean bench-web
+.PHONY: run test build install install-test clean bench-web notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	fi
 	touch $@
 
+# JupyterLab only for the notebooks target (an optional extra), so `make run` and `make test` stay lean.
+$(VENV)/.installed-notebooks: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[notebooks]'
+	touch $@
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
@@ -48,6 +53,10 @@ test: install-test
 bench-web: build
 	$(BIN)/pip install --quiet mapclassify
 	$(BIN)/python bench/bench_web.py
+
+# JupyterLab on the notebooks, in this environment (the layer store is built first: the notebooks read it).
+notebooks: build $(VENV)/.installed-notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean:
 	rm -rf $(VENV) var

@@ -429,6 +429,20 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
     for message in summary.attrs.get("messages", []):
         click.echo(message)
 
+def _publish_options(command):
+    """--publish, --public, --synthetic: the same for every command whose result can go on the web map."""
+    command = click.option("--synthetic", is_flag=True,
+                           help="Đầu vào là dữ liệu giả lập: bản đồ ghi SYNTHETIC / the inputs are made up: the map "
+                                "says SYNTHETIC.")(command)
+    command = click.option("--public", "public", is_flag=True,
+                           help="Với --publish: cho mọi người xem, không chỉ người đăng nhập / with --publish: shown "
+                                "to everyone, not only to logged-in users.")(command)
+    return click.option("--publish", is_flag=True,
+                        help="Đưa kết quả lên bản đồ web (kho người dùng, có nguồn gốc) / publish to the web map (user "
+                             "store, with provenance); a newer run replaces it, the previous run stays in the history."
+                        )(command)
+
+
 @main.command()
 @click.option("--dem", "dem_path", required=True, type=click.Path(dir_okay=False), help="DEM GeoTIFF (có CRS / with a CRS).")
 @click.option("--extent", default=None, help="minx,miny,maxx,maxy (EPSG:9208); mặc định / default: thị xã Sa Pa (cũ), 088.")
@@ -445,8 +459,9 @@ def water_sources_karst(file, field_name, crs, encoding, dry_run) -> None:
 @click.option("--ahp", default=None, type=click.Path(dir_okay=False), help="Ma trận AHP / AHP matrix YAML.")
 @click.option("--reclass", default=None, type=click.Path(dir_okay=False), help="Bảng phân loại / reclass YAML.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
+@_publish_options
 def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, lithology_field, ahp, reclass,
-                out_dir) -> None:
+                out_dir, publish, public, synthetic) -> None:
     """Tiềm năng nước dưới đất / groundwater potential (AHP, 5 classes, COG + GeoPackage)."""
     from geo_app.water.groundwater import AhpError, PotentialError, ReclassError, VectorFactor, groundwater_potential
     from geo_app.water.terrain import DemError
@@ -484,6 +499,24 @@ def groundwater(dem_path, extent, springs, lineaments, factor_opts, lithology, l
         click.echo(f"Lưu ý / note: {note}")
     for name, path in result.files.items():
         click.echo(f"  {name:<24} {path}")
+    if publish:
+        _published(result, "potential", synthetic or _looks_synthetic(dem_path), public)
+
+
+def _looks_synthetic(*paths) -> bool:
+    """Inputs named as made up (``synthetic_dem.tif``, ``SYNTHETIC_wells.csv``) are labelled so on the map."""
+    return any(p and "synthetic" in str(p).lower() for p in paths)
+
+
+def _published(result, kind: str, synthetic: bool, public: bool) -> None:
+    from geo_app.water.groundwater.publish import publish_level, publish_potential
+
+    run = (publish_potential if kind == "potential" else publish_level)(result, synthetic=synthetic, public=public)
+    who = "mọi người / everyone" if run.public else "người đăng nhập / logged-in users"
+    click.echo(f"Đã công bố lên bản đồ web / published to the web map ({who}): run {run.run_id} ({run.run_at})"
+               + (" SYNTHETIC" if run.synthetic else ""))
+    if run.previous:
+        click.echo(f"  thay lần chạy / replaces run {run.previous} (kept in the history)")
 
 
 def _parse_extent(extent: str | None):
@@ -513,8 +546,9 @@ def _parse_extent(extent: str | None):
 @click.option("--resolution", default=30.0, show_default=True, type=float, help="Ô lưới (m) / cell size (m).")
 @click.option("--power", default=2.0, show_default=True, type=float, help="Số mũ IDW / IDW power.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục kết quả / output folder.")
+@_publish_options
 def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aquifer_field, dem_path, extent,
-                      resolution, power, out_dir) -> None:
+                      resolution, power, out_dir, publish, public, synthetic) -> None:
     """Phân bố nước dưới đất / groundwater distribution: level surface (IDW) with its cross-validation, aquifer units."""
     from geo_app.water.groundwater import LevelError, groundwater_distribution
     from geo_app.water.terrain import DemError
@@ -543,6 +577,27 @@ def groundwater_level(wells, from_inventory, level_field, quantity, aquifers, aq
         click.echo(f"  note: {note}")
     for name, path in result.files.items():
         click.echo(f"  {name:<32} {path}")
+    if publish:
+        _published(result, "level", synthetic or _looks_synthetic(wells, dem_path), public)
+
+
+@main.command("export-map")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Tệp HTML / the HTML file to write.")
+@click.option("--layers", "layer_ids", default=None,
+              help="Các lớp, cách nhau bởi dấu phẩy / layers, comma-separated (default: communes,former-districts,"
+                   "rivers,peaks; the province and the confirmed production areas are always drawn).")
+@click.option("--lang", default="vi", show_default=True, type=click.Choice(["vi", "en"]), help="Ngôn ngữ / language.")
+def export_map_cmd(out_path: str, layer_ids: str | None, lang: str) -> None:
+    """Bản đồ ngoại tuyến một tệp HTML / one self-contained offline HTML map (no server, no internet)."""
+    from geo_app.serve.maps.export import DEFAULT_LAYERS, export_map
+
+    chosen = [i.strip() for i in layer_ids.split(",") if i.strip()] if layer_ids else DEFAULT_LAYERS
+    result = export_map(out_path, chosen, lang=lang)
+    click.echo(f"Đã ghi / wrote {result.path} ({result.bytes / 1e6:.2f} MB): {', '.join(result.layers)}")
+    if result.confirmed_areas:
+        click.echo(f"Vùng sản xuất đã xác nhận / confirmed production areas: {result.confirmed_areas}")
+    else:
+        click.echo("Chưa có vùng sản xuất nào được xác nhận / no production area is confirmed yet (said on the map).")
 
 
 if __name__ == "__main__":  # pragma: no cover

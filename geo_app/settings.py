@@ -104,6 +104,11 @@ class Settings:
     def reports_dir(self) -> Path:
         return self.home / "reports"
 
+    @property
+    def published_dir(self) -> Path:
+        """Results published to the web map (groundwater runs, their files and history)."""
+        return self.home / "published"
+
 
 def settings() -> Settings:
     """The settings for the current environment: a changed environment (tests) takes effect at once,

@@ -37,5 +37,13 @@ def test_notebook_runs(path, store_home, tmp_path, monkeypatch):
     text = json.dumps(outputs, ensure_ascii=False)
     if path.stem in SYNTHETIC_FALLBACK:
         assert "SYNTHETIC" in text.upper(), f"{path.name} uses made-up data without saying so"
+    # an interactive map made by geo_app's folium function, drawable offline, saying SYNTHETIC where it is
+    maps = [o["data"]["text/html"] for o in outputs if "geo-legend" in str(o.get("data", {}).get("text/html", ""))]
+    assert maps, f"{path.name} shows no interactive map"
+    for page in maps:
+        page = "".join(page) if isinstance(page, list) else page
+        assert "Leaflet 1.9" in page and "cdn.jsdelivr" not in page
+        if path.stem in SYNTHETIC_FALLBACK:
+            assert "SYNTHETIC —" in page, f"{path.name}: a map of made-up data does not say so"
     if path.stem == "01_production_areas":
         assert "13,262 km²" in text and "needs the boundary of former commune" in text

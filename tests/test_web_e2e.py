@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import pytest
+from browser_support import launch
 from test_web_support import PASSWORD, ROLE_USERS, ensure_users, live_server
 
-CHROMIUM = os.environ.get("GEO_APP_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PRODUCT = "lon-den-van-ban"
 POLYGON = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"ten": "Vùng thử"},
            "geometry": {"type": "Polygon", "coordinates": [[[104.00, 21.95], [104.08, 21.95], [104.08, 22.01],
@@ -21,22 +17,8 @@ POLYGON = {"type": "FeatureCollection", "features": [{"type": "Feature", "proper
 
 @pytest.fixture(scope="module")
 def browser():
-    # `make test` installs both; a machine without them skips, but CI (CI=true) must not pass silently.
-    required = os.environ.get("CI", "").lower() in ("1", "true")
-    try:
-        from playwright import sync_api
-    except ImportError:
-        if required:
-            pytest.fail("playwright is not installed (pip install -e '.[test]')")
-        pytest.skip("playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        if required:
-            pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with launch() as browser:
         yield browser
-        browser.close()
 
 
 def _login(page, base, role):

@@ -42,6 +42,16 @@ def _json_value(value):
     return value
 
 
+def _on_grid(geom, grid: float = 1e-6):
+    """Coordinates on a 1e-6° grid (~0.1 m). Re-noding on the grid can fail (GEOS TopologyException) for outlines
+    made of raster cell edges simplified at a small zoom, such as the groundwater potential classes: those are
+    rounded point by point instead."""
+    try:
+        return shapely.set_precision(geom, grid)
+    except shapely.errors.GEOSException:
+        return shapely.set_precision(geom, grid, mode="pointwise")
+
+
 def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None) -> dict:
     """The layer as a GeoJSON FeatureCollection in WGS 84.
 
@@ -71,7 +81,7 @@ def feature_collection(layer_id: str, tolerance_m: float = 0.0, bbox_wgs84=None)
                 "type": "Feature",
                 "properties": {k: _json_value(v) for k, v in props.items()},
                 # a product whose area is not resolved yet has no geometry: GeoJSON null
-                "geometry": None if geom is None else json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
+                "geometry": None if geom is None else json.loads(shapely.to_geojson(_on_grid(geom))),
             }
         )
     return {"type": "FeatureCollection", "features": features}

@@ -39,6 +39,13 @@ class LayerInfo:
     #: False for layers that hold drafts: they are served only through the workflow, to officers
     #: and approvers, never to anonymous visitors or GIS clients.
     public: bool = True
+    #: Presentation beside the style, read by the web map, the folium maps and the dossier:
+    #: popup rows ``[{field, label: {vi, en}, unit}]`` (the heading is the feature's name),
+    #: coded values in words ``{field: {code: {vi, en}}}``, and per-feature class styles
+    #: ``{field, classes: [{value, title: {vi, en}, style}]}``, each class with its legend entry.
+    popup: tuple = ()
+    values: dict = field(default_factory=dict)
+    classes: dict = field(default_factory=dict)
 
     @property
     def is_spatial(self) -> bool:
@@ -64,6 +71,9 @@ def _catalogue(definitions: Path) -> dict[str, LayerInfo]:
             label_field=raw.get("label_field"),
             store=raw.get("store", "main"),
             public=bool(raw.get("public", True)),
+            popup=tuple(raw.get("popup", ())),
+            values=raw.get("values", {}),
+            classes=raw.get("classes", {}),
         )
     return entries
 

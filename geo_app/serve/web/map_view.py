@@ -12,13 +12,15 @@ import hashlib
 import json
 import math
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from geo_app import layers
 from geo_app.serve import search as search_core
 from geo_app.serve.cache import BoundedCache
 from geo_app.serve.features import feature_collection, tolerance_for_zoom
+from geo_app.serve.maps import published
+from geo_app.serve.maps.presentation import web_presentation
 from geo_app.serve.ogcapi import OGCError, layer_version, parse_bbox, user_layers
 from geo_app.store.layer_store import StoreError
 
@@ -26,49 +28,10 @@ bp = Blueprint("map", __name__)
 
 #: Layers drawn on the map, bottom to top. ``store: user`` layers (the user's own water data) are
 #: listed only when the user store holds them, and only for users who may see them.
-MAP_LAYERS = ["communes", "water-balance", "karst-units", "former-districts", "province", "rivers",
-              "water-protection-zones", "peaks", "water-sources"]
+MAP_LAYERS = ["communes", "water-balance", "karst-units", "groundwater-potential", "former-districts", "province",
+              "rivers", "water-protection-zones", "peaks", "water-sources"]
 #: User layers drawn but not switched on when the page opens (they cover the whole province).
 OFF_BY_DEFAULT = {"karst-units"}
-
-
-def _t(vi: str, en: str) -> dict:
-    return {"vi": vi, "en": en}
-
-
-#: Popup rows per layer: (field, label, unit); the heading is the feature's name.
-POPUPS = {
-    "water-sources": [("kind", _t("Loại nguồn", "Kind"), ""), ("discharge_ls", _t("Lưu lượng", "Discharge"), "L/s"),
-                      ("season", _t("Mùa đo", "Season"), ""), ("discharge_date", _t("Ngày đo", "Date measured"), ""),
-                      ("id", _t("Mã nguồn", "Source id"), "")],
-    "water-protection-zones": [("source_id", _t("Mã nguồn", "Source id"), ""), ("kind", _t("Loại nguồn", "Kind"), ""),
-                               ("radius_m", _t("Bán kính", "Radius"), "m"), ("regulation", _t("Căn cứ", "Regulation"), "")],
-    "karst-units": [("unit", _t("Đơn vị", "Unit"), "")],
-    "water-balance": [("status_code", _t("Tình trạng", "Status"), ""), ("population", _t("Dân số", "Population"), ""),
-                      ("supply_dry_ls", _t("Cung mùa khô", "Dry-season supply"), "L/s"),
-                      ("demand_ls", _t("Nhu cầu", "Demand"), "L/s"), ("balance_ls", _t("Cân bằng", "Balance"), "L/s"),
-                      ("n_sources", _t("Số nguồn", "Sources"), "")],
-}
-#: Coded values shown in words (Vietnamese first).
-VALUE_LABELS = {
-    "kind": {"spring": _t("mó / mạch lộ", "spring"), "cave_stream": _t("suối hang / sông ngầm", "cave stream"),
-             "well": _t("giếng đào", "dug well"), "borehole": _t("giếng khoan", "borehole"),
-             "intake": _t("công trình thu nước", "intake")},
-    "season": {"dry": _t("mùa khô", "dry season"), "wet": _t("mùa mưa", "wet season")},
-    "status_code": {"short": _t("thiếu nước", "short of water"), "ok": _t("đủ", "ok"),
-                    "no-population": _t("chưa có số dân", "no population")},
-}
-#: Layers styled per feature by a coded field, each class with its legend entry.
-CLASSES = {
-    "water-balance": {"field": "status_code", "classes": [
-        {"value": "short", "title": _t("thiếu nước", "short of water"),
-         "style": {"color": "#555555", "weight": 1, "fillColor": "#fdae61", "fillOpacity": 0.6}},
-        {"value": "ok", "title": _t("đủ", "ok"),
-         "style": {"color": "#555555", "weight": 1, "fillColor": "#abdda4", "fillOpacity": 0.35}},
-        {"value": "no-population", "title": _t("chưa có số dân", "no population"),
-         "style": {"color": "#969696", "weight": 1, "dashArray": "3 3", "fillColor": "#ffffff", "fillOpacity": 0.1}},
-    ]},
-}
 PROVINCE_VIEW = {"center": [22.05, 104.25], "zoom": 8,
                  # the province's extent ([[south, west], [north, east]]); the page fits it to the screen
                  "bounds": [[21.33, 103.53], [22.85, 105.10]]}
@@ -90,27 +53,27 @@ def map_layers() -> list[dict]:
         except KeyError:
             continue
         if info.store == "user":
-            if not sees_user_layers():
+            if not sees_user_layers() and not published.is_public(layer_id):
                 continue
             if user_present is None:
                 user_present = set(user_layers())
             if layer_id not in user_present:
                 continue
+        suffix = " (SYNTHETIC)" if published.is_synthetic(layer_id) else ""
         entry = {
             "id": layer_id,
-            "title": {"vi": info.legend.get("vi", info.title["vi"]), "en": info.legend.get("en", info.title["en"])},
+            "title": {"vi": info.legend.get("vi", info.title["vi"]) + suffix,
+                      "en": info.legend.get("en", info.title["en"]) + suffix},
             "style": info.style,
             "geometry": info.geometry,
             "url": f"/data/{layer_id}.geojson",
         }
-        if layer_id in POPUPS:
-            entry["popup"] = [list(row) for row in POPUPS[layer_id]]
-            entry["values"] = {f: VALUE_LABELS[f] for f, _l, _u in POPUPS[layer_id] if f in VALUE_LABELS}
-        if layer_id in CLASSES:
-            entry["classes"] = CLASSES[layer_id]
+        entry.update(web_presentation(info))
         if layer_id in OFF_BY_DEFAULT:
             entry["visible"] = False
         out.append(entry)
+    # published groundwater surfaces: image overlays, under the vector layers
+    out[1:1] = published.map_entries(lambda name: url_for("map.overlay_image", name=name), sees_user_layers())
     extra = current_app.config.get("EXTRA_MAP_LAYERS")
     if extra:
         out.extend(extra())
@@ -191,7 +154,7 @@ def layer_data(layer_id: str):
     if not info.public:
         abort(404, description=f"Lớp '{layer_id}' không công khai. / Layer '{layer_id}' is not public.")
     if info.store == "user":
-        if not sees_user_layers():
+        if not sees_user_layers() and not published.is_public(layer_id):
             abort(401, description=f"Cần đăng nhập để xem lớp '{layer_id}' (dữ liệu của người dùng). / Login "
                   f"required: '{layer_id}' holds the user's own data.")
         if layer_id not in user_layers():
@@ -212,6 +175,19 @@ def layer_data(layer_id: str):
         abort(503, description=str(exc))
     # the user's own data may need a login: browsers may keep it, shared caches may not
     return cached_response(*payload, mimetype="application/geo+json", private=info.store == "user")
+
+
+@bp.get("/data/overlays/<name>.png")
+def overlay_image(name: str):
+    """A published raster result (groundwater potential index, level…) as one image, for the logged-in."""
+    if not sees_user_layers() and not published.overlay_is_public(name):
+        abort(401, description="Cần đăng nhập để xem kết quả nước dưới đất. / Login required for the groundwater "
+              "results.")
+    found = published.overlay(name)
+    if found is None:
+        abort(404, description=f"Chưa công bố '{name}'. / '{name}' is not published.")
+    png, etag, _bounds, _span = found
+    return cached_response(png, None, etag, mimetype="image/png", private=not published.overlay_is_public(name))
 
 
 @bp.get("/api/search")

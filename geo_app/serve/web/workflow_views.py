@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from geo_app import layers
 from geo_app.production import workflow
+from geo_app.serve.maps.presentation import web_presentation
 from geo_app.serve.web.extensions import roles_required
 
 bp = Blueprint("workflow", __name__, url_prefix="/products")
@@ -37,12 +38,11 @@ def areas():
 
 
 def map_layer() -> list[dict]:
-    """The production areas on the map, in the dossier sheet's colours."""
-    from geo_app.production.dossier.sheet import COLOURS
-
+    """The production areas on the map: style, popup and status labels from the layer YAML."""
+    info = layers.info("production-areas")
     return [{"id": "production-areas", "title": {"vi": "Vùng sản xuất", "en": "Production areas"},
-             "style": {"color": COLOURS["area_edge"], "weight": 2, "fillColor": COLOURS["area_fill"], "fillOpacity": 0.28},
-             "geometry": "MultiPolygon", "url": "/products/areas.geojson", "whole": True}]
+             "style": info.style, "geometry": "MultiPolygon", "url": "/products/areas.geojson", "whole": True,
+             **web_presentation(info)}]
 
 
 @bp.get("/")

@@ -33,29 +33,18 @@
   try { saved = localStorage.getItem('basemap'); } catch (e) { /* ignore */ }
   setBasemap(saved || (osm ? 'osm' : 'none'));
 
-  /* ---- popups ---- */
-  var FIELDS = [['code', T.code], ['kind', ''], ['area_ha', T.area], ['former_districts', T.former_districts],
-    ['former_communes', T.former_communes], ['elevation', T.elevation], ['status', T.status], ['legal_basis', T.legal]];
-  function num(v) {
-    return Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {maximumFractionDigits: 2});
+  /* ---- popups: the rows of the layer YAML ([field, {vi, en}, unit, digits]), coded values in words ---- */
+  function num(v, digits) {
+    return Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB',
+      {maximumFractionDigits: digits === undefined ? 2 : digits});
   }
   function popup(def, p) {
     var head = p.full_name || p.label || p.name || p.unit || p.title || title(def.title);
-    if (def.popup) {  /* the layer's own rows: [field, {vi, en}, unit], coded values in words */
-      var own = def.popup.filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
-        .map(function (f) {
-          var v = p[f[0]], words = def.values && def.values[f[0]] && def.values[f[0]][v];
-          v = words ? title(words) : (typeof v === 'number' ? num(v) : v);
-          return '<tr><th>' + esc(title(f[1])) + '</th><td>' + esc(v) + (f[2] ? ' ' + esc(f[2]) : '') + '</td></tr>';
-        }).join('');
-      return '<div class="popup"><b>' + esc(head) + '</b><table>' + own + '</table></div>';
-    }
-    var rows = FIELDS.filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
+    var rows = (def.popup || []).filter(function (f) { return p[f[0]] !== undefined && p[f[0]] !== null && p[f[0]] !== ''; })
       .map(function (f) {
-        var v = p[f[0]];
-        if (f[0] === 'area_ha') { v = Number(v).toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB', {maximumFractionDigits: 1}) + ' ha'; }
-        if (f[0] === 'elevation') { v = v + ' m'; }
-        return f[1] ? '<tr><th>' + esc(f[1]) + '</th><td>' + esc(v) + '</td></tr>' : '';
+        var v = p[f[0]], words = def.values && def.values[f[0]] && def.values[f[0]][v];
+        v = words ? title(words) : (typeof v === 'number' ? num(v, f[3]) : v);
+        return '<tr><th>' + esc(title(f[1])) + '</th><td>' + esc(v) + (f[2] ? ' ' + esc(f[2]) : '') + '</td></tr>';
       }).join('');
     return '<div class="popup"><b>' + esc(head) + '</b><table>' + rows + '</table></div>';
   }
@@ -69,7 +58,9 @@
     var style = def.style || {};
     var byValue = {};
     if (def.classes) { def.classes.classes.forEach(function (c) { byValue[c.value] = L.extend({}, style, c.style); }); }
-    var layer = L.geoJSON(null, {
+    /* a published raster result is one image over its bounds; every other layer is GeoJSON loaded per view */
+    var layer = def.image ? L.imageOverlay(def.image, def.bounds, {pane: 'p-' + def.id, opacity: def.opacity || 0.75})
+      : L.geoJSON(null, {
       pane: 'p-' + def.id,
       style: function (f) {
         return (def.classes && f && f.properties && byValue[f.properties[def.classes.field]]) || style;
@@ -97,7 +88,7 @@
     var label = document.createElement('label');
     label.htmlFor = input.id;
     label.appendChild(input);
-    if (!def.classes) { label.appendChild(swatch(style)); }
+    if (!def.classes && !def.image) { label.appendChild(swatch(style)); }
     label.appendChild(document.createTextNode(' ' + title(def.title)));
     li.appendChild(label);
     if (def.classes) {  /* one legend entry per class */
@@ -111,6 +102,26 @@
         sub.appendChild(item);
       });
       li.appendChild(sub);
+    }
+    if (def.legend) {  /* an image's legend: its classes, or its colour ramp from minimum to maximum */
+      var leg = document.createElement('ul');
+      leg.className = 'legend-classes';
+      (def.legend.classes || []).forEach(function (c) {
+        var item = document.createElement('li');
+        item.appendChild(swatch({color: c.color, fillColor: c.color, fillOpacity: 0.8}));
+        item.appendChild(document.createTextNode(' ' + title(c.title)));
+        leg.appendChild(item);
+      });
+      if (def.legend.ramp) {
+        var item = document.createElement('li'), bar = document.createElement('span');
+        bar.className = 'ramp';
+        bar.style.background = 'linear-gradient(to right, ' + def.legend.ramp.join(', ') + ')';
+        item.appendChild(document.createTextNode(num(def.legend.min, 1) + ' '));
+        item.appendChild(bar);
+        item.appendChild(document.createTextNode(' ' + num(def.legend.max, 1) + (def.legend.unit ? ' ' + def.legend.unit : '')));
+        leg.appendChild(item);
+      }
+      li.appendChild(leg);
     }
     list.appendChild(li);
     state[def.id] = {def: def, layer: layer, input: input, key: null};
@@ -136,7 +147,7 @@
   }
   function load(id) {
     var s = state[id];
-    if (!s.input.checked) { return; }
+    if (!s.input.checked || !s.def.url) { return; }
     var url = request(s.def);
     if (url === s.key) { return; }
     s.key = url;
