@@ -177,7 +177,7 @@ def read_features(
         raise ImportFailed(path, "tệp lồng nhau quá sâu để đọc", "the file nests too deeply to be read",
                            "Xuất lại tệp từ phần mềm gốc.", "Export the file again from the original software.") from None
     except Exception as exc:  # a reader's or GEOS's own error: never shown alone, never a traceback
-        log.exception("import of %s failed unexpectedly", path)
+        log.info("import of %s failed unexpectedly", path, exc_info=True)  # shown with -v; never to the user
         raise ImportFailed(path, f"tệp có dữ liệu không đọc hay xử lý được ({type(exc).__name__}: {_short(exc)})",
                            f"the file holds data that cannot be read or processed ({type(exc).__name__}: {_short(exc)})",
                            "Mở tệp bằng QGIS, chạy 'Sửa hình học' (Fix geometries), xuất lại và gửi lại.",
