@@ -369,7 +369,8 @@ def _several_layers(path: Path, names: list[str], kind: str | None) -> ImportFai
     return ImportFailed(path, f"tệp có {len(names)} {what_vi} ({listing}) nên không biết lấy lớp nào",
                         f"the file holds {len(names)} {what_en} ({listing}), so which one is meant is unclear",
                         "Chọn một lớp: dòng lệnh --layer TÊN, Python layer='TÊN', trên web chọn ở ô 'Lớp'.",
-                        "Choose one: --layer NAME on the command line, layer='NAME' in Python, the 'Layer' choice on the web.")
+                        "Choose one: --layer NAME on the command line, layer='NAME' in Python, the 'Layer' choice on the web.",
+                        choices=names)
 
 
 def _read_vector(path: Path, fmt: str, gdal_path: str, **options) -> ImportResult:
