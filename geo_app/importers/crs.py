@@ -424,6 +424,16 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
         rng = f"X {x.min():.6g}…{x.max():.6g}, Y {y.min():.6g}…{y.max():.6g}"
         rng_vi = f"X {num_vi(x.min())}…{num_vi(x.max())}, Y {num_vi(y.min())}…{num_vi(y.max())}"
         raise CrsUndetermined(rng, rng_vi)
+    if declared is not None and inside < INSIDE_ENOUGH:
+        # no other CRS does better than the declared one: keep it, and say the data lie outside
+        crs, _ = canonical(declared)
+        label = crs_label(crs)
+        straight, _ = _shares(crs, x, y, False, region, wide)
+        vi = (f"theo {by_vi}: {label}; chỉ {straight * 100:.0f} % số điểm nằm trong tỉnh và không hệ tọa độ nào khác "
+              f"đặt chúng vào tỉnh — kiểm tra lại dữ liệu")
+        en = (f"from the {by_en}: {label}; only {straight:.0%} of the points fall inside the province and no other CRS "
+              f"puts them there — check the data")
+        return CrsDecision(crs, label, False, vi, en, inside_share=straight)
 
     prefix_vi, prefix_en = "", ""
     if declared is not None:
@@ -472,9 +482,9 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
             evidence_vi = "không có ranh giới xã để so (chưa dựng kho lớp)"
             evidence_en = "no commune boundaries to compare with (no layer store)"
         raise CrsTie(
-            f"without a .prj the coordinates fit VN-2000 TM-3 104°45' ({STORE_CRS}, k=0.9999) and the 6° variant on the "
+            f"without a usable CRS (.prj) the coordinates fit VN-2000 TM-3 104°45' ({STORE_CRS}, k=0.9999) and the 6° variant on the "
             f"same meridian (k=0.9996, ~0.7 km apart) equally: {where_en} under both; {evidence_en}",
-            f"không có tệp .prj, tọa độ hợp như nhau với VN-2000 TM-3 104°45' ({STORE_CRS}, k=0,9999) và múi 6° cùng "
+            f"không có hệ tọa độ dùng được (tệp .prj), tọa độ hợp như nhau với VN-2000 TM-3 104°45' ({STORE_CRS}, k=0,9999) và múi 6° cùng "
             f"kinh tuyến (k=0,9996, lệch ~0,7 km): {where_vi} theo cả hai; {evidence_vi}")
     if abs(other[1] - inside) <= SAME_SHARE:
         ambiguous = True

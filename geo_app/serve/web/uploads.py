@@ -101,7 +101,8 @@ def clean_name(filename: str | None) -> str:
 
 
 def _group(files) -> tuple[list[tuple[str, object]], str]:
-    """(name, storage) of each file and the name of the one to read; refuses what does not belong together."""
+    """(name, storage) of each file and the name of the one to read; refuses what does not belong together.
+    One file of another format goes to the importer, which refuses it in the same words as everywhere."""
     sent = [(clean_name(f.filename), f) for f in files if f is not None and f.filename]
     if len(sent) > MAX_FILES:
         raise UploadRefused([f"gửi {len(sent)} tệp, tối đa {MAX_FILES} / {len(sent)} files sent, at most {MAX_FILES}"])
@@ -110,7 +111,7 @@ def _group(files) -> tuple[list[tuple[str, object]], str]:
         suffix = Path(name).suffix.lower()
         if not name:
             errors.append("một tệp không có tên / a file has no name")
-        elif suffix not in FORMATS and suffix not in SHAPEFILE_PARTS:
+        elif len(sent) > 1 and suffix not in FORMATS and suffix not in SHAPEFILE_PARTS:
             errors.append(f"tệp '{name}': định dạng '{suffix or '—'}' không hỗ trợ; gửi GeoPackage, GeoJSON, KML/KMZ, GPX, "
                           f"CSV, XLSX, Shapefile (.zip hoặc các phần .shp/.shx/.dbf/.prj/.cpg) / file '{name}': format "
                           f"'{suffix or '—'}' is not supported; send GeoPackage, GeoJSON, KML/KMZ, GPX, CSV, XLSX or a "
