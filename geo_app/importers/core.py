@@ -233,6 +233,8 @@ def _read_any(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_col, lo
                         if member.lower().endswith(".kml"):
                             with archive.open(member) as src:
                                 ig.check_xml(path, src.read(ZIP_MAX_TOTAL), "KML")
+                else:
+                    ig.check_office_xml(path, archive)
         except zipfile.BadZipFile:
             raise ImportFailed(path, f"không phải tệp {FORMATS[suffix]} hợp lệ (tệp zip bên trong bị hỏng hoặc bị cắt cụt)",
                                f"not a valid {FORMATS[suffix]} file (its zip container is damaged or cut short)",
@@ -244,7 +246,7 @@ def _read_any(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_col, lo
     elif suffix == ".shp":
         ig.check_shapefile(path, ig.shapefile_parts_from_folder(path))
     options = dict(kind=kind, crs=crs, encoding=encoding, layer=layer, boundary_points=boundary_points)
-    if suffix in (".geojson", ".json"):
+    if suffix in (".geojson", ".json") and path.stat().st_size <= ig.GEOJSON_PARSE_MAX:
         doc, closed = ig.check_geojson(path, path.read_bytes())
         if doc is not None:  # rings closed: GDAL reads the repaired text, under the user's file name
             with tempfile.TemporaryDirectory() as tmp:

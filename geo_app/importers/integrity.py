@@ -42,6 +42,10 @@ ZIP_MAX_MEMBERS = 10_000
 XML_MAX_DEPTH = 64
 #: GeoJSON nesting (FeatureCollection → Feature → geometry → MultiPolygon arrays is 8 deep).
 JSON_MAX_DEPTH = 32
+#: GeoJSON up to this size is parsed strictly before GDAL reads it (rings closed, NaN named); a
+#: larger file is read by GDAL directly (its coordinates are still checked to be finite), because a
+#: parsed JSON document takes about ten times its size in memory.
+GEOJSON_PARSE_MAX = 40 * 1024 * 1024
 #: Spreadsheet and CSV cells listed by name in a refusal; the rest are counted.
 LISTED_CELLS = 12
 
@@ -307,7 +311,7 @@ def check_geopackage(path: Path) -> list[GpkgLayer]:
 
 # --- XML (KML, GPX) -------------------------------------------------------------------------------------
 
-class _XmlRefused(Exception):
+class _Refused(Exception):
     def __init__(self, vi: str, en: str):
         self.vi, self.en = vi, en
         super().__init__(en)
@@ -323,18 +327,18 @@ def check_xml(path: Path, data: bytes, fmt: str, shown: str | None = None) -> No
     depth = [0]
 
     def doctype(*_args):
-        raise _XmlRefused("có khai báo DOCTYPE/thực thể (entity) — không được phép vì có thể đọc tệp khác hoặc làm treo máy",
+        raise _Refused("có khai báo DOCTYPE/thực thể (entity) — không được phép vì có thể đọc tệp khác hoặc làm treo máy",
                           "it has a DOCTYPE/entity declaration — refused, as it can read other files or exhaust the server")
 
     def external(*_args):
-        raise _XmlRefused("tham chiếu tới thực thể bên ngoài", "it refers to an external entity")
+        raise _Refused("tham chiếu tới thực thể bên ngoài", "it refers to an external entity")
 
     def start(name, _attrs):
         depth[0] += 1
         if depth[0] > XML_MAX_DEPTH:
-            raise _XmlRefused(f"lồng nhau quá {XML_MAX_DEPTH} cấp", f"it nests more than {XML_MAX_DEPTH} levels deep")
+            raise _Refused(f"lồng nhau quá {XML_MAX_DEPTH} cấp", f"it nests more than {XML_MAX_DEPTH} levels deep")
         if fmt.startswith("KML") and name.rsplit(":", 1)[-1] == "NetworkLink":
-            raise _XmlRefused("có NetworkLink (liên kết tới tài liệu khác trên mạng)",
+            raise _Refused("có NetworkLink (liên kết tới tài liệu khác trên mạng)",
                               "it holds a NetworkLink (a link to another document on the network)")
 
     def end(_name):
@@ -350,7 +354,7 @@ def check_xml(path: Path, data: bytes, fmt: str, shown: str | None = None) -> No
     hint_en = f"Open it in Google Earth or QGIS and save it again as {fmt}."
     try:
         parser.Parse(data, True)
-    except _XmlRefused as exc:
+    except _Refused as exc:
         raise ImportFailed(shown or path, f"tệp {fmt} bị từ chối: {exc.vi}", f"the {fmt} file is refused: {exc.en}",
                            hint_vi, hint_en) from None
     except xml.parsers.expat.ExpatError as exc:
@@ -359,6 +363,23 @@ def check_xml(path: Path, data: bytes, fmt: str, shown: str | None = None) -> No
                                           "có thể bị cắt cụt hoặc sửa tay sai",
                            f"the {fmt} file is not well-formed XML (line {exc.lineno}, column {exc.offset + 1}: {reason}) — "
                            "it may be cut short or hand-edited wrongly", hint_vi, hint_en) from None
+
+
+def check_office_xml(path: Path, archive: zipfile.ZipFile) -> None:
+    """An XLSX is a zip of XML parts; none may declare a document type (entities), which the
+    spreadsheet reader would otherwise have to be trusted to ignore."""
+    for info in archive.infolist():
+        if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            continue
+        with archive.open(info) as src:
+            head = src.read(ZIP_MAX_TOTAL)
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            raise ImportFailed(path, f"bảng tính bị từ chối: phần '{info.filename}' có khai báo DOCTYPE/thực thể (entity), "
+                                     "không có trong tệp Excel thật",
+                               f"the spreadsheet is refused: its part '{info.filename}' has a DOCTYPE/entity declaration, "
+                               "which no real Excel file has",
+                               "Mở bằng Excel hoặc LibreOffice, lưu lại thành .xlsx rồi gửi lại.",
+                               "Open it in Excel or LibreOffice, save it again as .xlsx and resend.")
 
 
 # --- GeoJSON ------------------------------------------------------------------------------------------
@@ -370,7 +391,7 @@ class JsonRepair:
 
 
 def _refuse_constant(token: str):
-    raise _XmlRefused(f"có giá trị '{token}' (không phải số hữu hạn)", f"it holds the value '{token}' (not a finite number)")
+    raise _Refused(f"có giá trị '{token}' (không phải số hữu hạn)", f"it holds the value '{token}' (not a finite number)")
 
 
 def _depth_ok(value, limit: int) -> bool:
@@ -393,7 +414,7 @@ def check_geojson(path: Path, data: bytes) -> tuple[dict | None, list[JsonRepair
     hint_vi, hint_en = "Xuất lại tệp GeoJSON từ QGIS.", "Export the GeoJSON again from QGIS."
     try:
         doc = json.loads(data.decode("utf-8-sig"), parse_constant=_refuse_constant)
-    except _XmlRefused as exc:
+    except _Refused as exc:
         raise ImportFailed(path, f"tọa độ không hợp lệ: {exc.vi}", f"invalid coordinates: {exc.en}", hint_vi, hint_en) from None
     except UnicodeDecodeError:
         raise ImportFailed(path, "GeoJSON phải ở bảng mã UTF-8", "GeoJSON must be UTF-8 text", hint_vi, hint_en) from None

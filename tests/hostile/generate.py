@@ -363,6 +363,15 @@ def generate(out: Path, communes: gpd.GeoDataFrame, province: gpd.GeoDataFrame |
         sheet.append([i + 1, f"={y:.3f}+0", f"={x:.3f}*1"])
     book.save(d / "cong_thuc.xlsx")
     add("xlsx_formulas", [d / "cong_thuc.xlsx"], REFUSED, ["12 cells holding formulas", "B2", "C7", "Paste Special"])
+    d = folder("xlsx_xxe")  # a real workbook with an entity declaration slipped into one part
+    with zipfile.ZipFile(out / "xlsx_lonlat" / "diem_moc.xlsx") as src, zipfile.ZipFile(d / "thuc_the.xlsx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                doctype = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                data = data.replace(b"?>", b"?>" + doctype, 1) if data.startswith(b"<?xml") else doctype + data
+            dst.writestr(info, data)
+    add("xlsx_xxe", [d / "thuc_the.xlsx"], REFUSED, ["DOCTYPE/entity declaration", "xl/worksheets/sheet1.xml"])
     d = folder("csv_formulas")  # SYNTHETIC: CSV injection
     (d / "cong_thuc.csv").write_text("STT,X,Y\n1,2520000,440000\n2,=HYPERLINK(\"http://x\"),441000\n3,2521000,@SUM(1)\n",
                                      encoding="utf-8")
