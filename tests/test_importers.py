@@ -463,7 +463,7 @@ def test_cli_import_with_a_bad_crs_gives_no_traceback(pha_long, store_home, tmp_
     pha_long.to_file(path, driver="GPKG")
     for crs in ("FOO", "EPSG:9999999"):
         result = CliRunner().invoke(main, ["import", str(path), "--crs", crs])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output  # ImportFailed is an InputError
         assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.output and "CRSError" not in result.output
         assert "Accepted values" in result.output and "VN2000_6DEG" in result.output

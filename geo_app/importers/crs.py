@@ -3,11 +3,13 @@
 Field data comes as VN-2000 X/Y without a .prj, with a wrong one, or with the axes swapped
 (domain.md §2). Each hypothesis is projected into EPSG:9208 and scored by the share of points that
 fall inside the province (buffered, because the published outline is generalised). The magnitudes
-separate lon/lat from metres and northing from easting without doubt. What the coordinates can NOT
+separate lon/lat from metres and northing from easting without doubt. What the province alone can NOT
 separate is TM-3 (k 0.9999, EPSG:9208) from the 6° variant (k 0.9996) on the same meridian: they
 differ by 0.03 % of the distance from the origin, ~0.7 km in northing here, which leaves almost every
-point inside the province under both. Then EPSG:9208 is assumed (the provincial system for
-large-scale work) and the caller is told so and can pass ``crs=``.
+point inside the province under both. For polygons the 2025 commune boundaries decide: most
+production areas follow them, and only the right variant puts the vertices on them; when neither
+does clearly, :class:`CrsTie` asks the user. For points EPSG:9208 is assumed (the provincial system
+for large-scale work) and the caller is told so and can pass ``crs=``.
 """
 from __future__ import annotations
 
