@@ -267,6 +267,12 @@ def generate(out: Path, communes: gpd.GeoDataFrame, province: gpd.GeoDataFrame |
     pyogrio.write_dataframe(pts, d / "diem_ranh_gioi.gpkg", driver="GPKG")
     add("points_as_boundary", [d / "diem_ranh_gioi.gpkg"], OK, ["built from"], A, boundary_points=True)
 
+    d = folder("shp_zip_upper_case")  # CAD exports write .SHP/.SHX/.DBF
+    parts = _shapefile(fa, d / "p", "CAD_EXPORT")
+    add("shp_zip_upper_case", [_zip(d / "CAD_EXPORT.ZIP", {p.stem + p.suffix.upper(): p for p in parts})], OK, [], A)
+    d = folder("geojson_latlon_swapped")
+    add("geojson_latlon_swapped", [_geojson(d / "vi_do_truoc.geojson", [_feature([[[b, a] for a, b in _rings_lonlat(A)[0]]])])],
+        OK, ["latitude came before longitude"], A)
     # --- repairable ---------------------------------------------------------------------------------
     d = folder("geojson_unclosed_ring")
     rings = _rings_lonlat(A)
@@ -420,6 +426,16 @@ def generate(out: Path, communes: gpd.GeoDataFrame, province: gpd.GeoDataFrame |
     d = folder("geojson_deep")  # SYNTHETIC
     deep = '{"type": "FeatureCollection", "features": [' + "[" * 5000 + "]" * 5000 + "]}"
     add("geojson_deep", [_geojson(d / "sau.geojson", [], raw=deep)], REFUSED, ["nests"], synthetic=True)
+    d = folder("kml_two_folders")  # Google Earth "My Places" with two folders of polygons
+    placemark = _kml_polygon(rings).split("<Document>")[1].split("</Document>")[0]
+    add("kml_two_folders", [_kml(d / "hai_thu_muc.kml", '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+                                 f'<Folder><name>Lop A</name>{placemark}</Folder><Folder><name>Lop B</name>{placemark}'
+                                 '</Folder></Document></kml>')], REFUSED, ["2 polygon layers", "'Lop A'", "'Lop B'"])
+    d = folder("gpx_waypoints_as_area")
+    wpts = gpd.GeoDataFrame({"name": [f"M{i}" for i in range(len(ring))]},
+                            geometry=gpd.points_from_xy(ring[:, 0], ring[:, 1]), crs=TM3).to_crs(4326)
+    pyogrio.write_dataframe(wpts, d / "moc_gps.gpx", driver="GPX", layer="waypoints")
+    add("gpx_waypoints_as_area", [d / "moc_gps.gpx"], REFUSED, ["holds only Point", "--boundary-points"])
     d = folder("kml_malformed")
     add("kml_malformed", [_kml(d / "hong.kml", _kml_polygon(rings)[:-40])], REFUSED, ["not well-formed XML", "line"])
     d = folder("kml_xxe")  # SYNTHETIC: external entity reading a local file
