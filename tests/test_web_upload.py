@@ -66,6 +66,10 @@ def test_shapefile_parts_sent_together_with_a_crs_choice(officer, tmp_path):
     assert doc["source"]["choices"]["crs"] == "VN2000_6DEG" and "given by the caller" in doc["source"]["crs_reason"]
     got = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in doc["features"]])
     assert got.symmetric_difference(geom).area / geom.area < 1e-5
+    # the page names the version's files as the officer sent them, not by their stored hash
+    page = officer.get(f"/products/{PRODUCT}").get_data(as_text=True)
+    assert '<span class="kept-file">' + ", ".join(p.name for p in parts) + "</span>" in page
+    assert kept.name not in page
     # the same upload gives the same bytes (content-addressed, deterministic)
     assert _post(officer, parts, crs="VN2000_6DEG").status_code == 302
     assert Path(workflow.latest(PRODUCT).area["files"][-1]).read_bytes() == kept.read_bytes()

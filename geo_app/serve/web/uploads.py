@@ -216,8 +216,22 @@ def _geojson(result, digests: dict[str, str], choice: UploadChoice, main: str) -
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def form_state(choice: UploadChoice | None = None, refused: UploadRefused | None = None) -> dict:
-    """What the upload part of the form shows: the choices made, the errors, the layers to choose from."""
+def original_names(stored: str | Path) -> list[str]:
+    """The file names the officer sent, from a stored upload (its ``source`` member); the stored
+    name itself for a file kept otherwise (an older upload, a file given on the command line)."""
+    path = Path(stored)
+    try:
+        with path.open("rb") as f:
+            doc = json.loads(f.read())
+        return [str(f["name"]) for f in doc["source"]["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return [path.name]
+
+
+def form_state(choice: UploadChoice | None = None, refused: UploadRefused | None = None, files=()) -> dict:
+    """What the upload part of the form shows: the choices made, the errors, the layers to choose
+    from, and the original names of the files the version already holds."""
     choice = choice or UploadChoice()
     return {"choice": choice, "errors": list(refused.errors) if refused else [],
-            "layers": list(refused.choices) if refused else []}
+            "layers": list(refused.choices) if refused else [],
+            "kept": [", ".join(original_names(p)) for p in files]}

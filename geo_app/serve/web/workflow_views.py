@@ -84,7 +84,7 @@ def _product_page(product_id: str, *, area: dict | None = None, upload: dict | N
     return render_template("product.html", product=base, pid=product_id, versions=shown, current=current,
                            area=area, options=options, sees_drafts=sees,
                            findings=workflow.shown_findings(current) if current else [],
-                           upload=upload or uploads.form_state(), crs_choices=uploads.CRS_CHOICES)
+                           upload=upload or uploads.form_state(files=area.get("files") or []))
 
 
 @bp.get("/<product_id>/history")
@@ -112,7 +112,9 @@ def save_draft(product_id: str):
         if json_requested():
             abort(400, description=exc.message)
         # the form again, with what the officer chose and each error naming the file
-        return _product_page(product_id, area=area, upload=uploads.form_state(choice, exc)), 400
+        current = workflow.latest(product_id)
+        kept = current.area.get("files", []) if current is not None else []
+        return _product_page(product_id, area=area, upload=uploads.form_state(choice, exc, kept)), 400
     upload = prepared.as_upload() if prepared is not None else None
     if upload is None:
         if request.form.get("keep_files") == "1":
