@@ -167,11 +167,15 @@ def read_features(
 
     Raises :class:`ImportFailed` (one message naming the file, the problem and what to do).
     """
+    if kind not in (None, POLYGON, POINT):  # the caller's mistake, not the file's: a plain ValueError
+        raise ValueError(f"kind must be 'polygon', 'point' or None, not {kind!r}")
+    if encoding is not None and encoding not in enc.DECODERS:
+        raise ValueError(f"encoding must be one of {', '.join(enc.DECODERS)}, not {encoding!r}")
     try:
         return _read_features(Path(path), kind=kind, crs=crs, encoding=encoding, layer=layer, sheet=sheet, x_col=x_col,
                               y_col=y_col, lon_col=lon_col, lat_col=lat_col, order_col=order_col, group_col=group_col,
                               clip=clip, boundary_points=boundary_points)
-    except (GeoAppError, ValueError, TypeError):
+    except GeoAppError:
         raise
     except RecursionError:
         raise ImportFailed(path, "tệp lồng nhau quá sâu để đọc", "the file nests too deeply to be read",
@@ -197,10 +201,6 @@ def _read_features(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_co
 
 def _read_any(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_col, lon_col, lat_col, order_col,
               group_col, boundary_points) -> ImportResult:
-    if kind not in (None, POLYGON, POINT):
-        raise ValueError(f"kind must be 'polygon', 'point' or None, not {kind!r}")
-    if encoding is not None and encoding not in enc.DECODERS:
-        raise ValueError(f"encoding must be one of {', '.join(enc.DECODERS)}, not {encoding!r}")
     if not path.exists():
         raise ImportFailed(path, "không tìm thấy tệp", "file not found", "Kiểm tra đường dẫn.", "Check the path.")
     if path.is_dir():
@@ -307,8 +307,9 @@ def _read_zip(path: Path, **options) -> ImportResult:
                     with tempfile.TemporaryDirectory() as tmp:
                         inner = Path(tmp) / Path(others[0]).name
                         _extract(path, archive, others[0], inner)
-                        try:
-                            result = read_features(inner, **{k: v for k, v in options.items() if v is not None})
+                        try:  # the inner file's own checks; tidying and the province test follow on the result
+                            result = _read_any(inner, sheet=None, x_col=None, y_col=None, lon_col=None, lat_col=None,
+                                               **options)
                         except ImportFailed as exc:
                             raise ImportFailed(path, f"{others[0]}: {exc.problem_vi}", f"{others[0]}: {exc.problem_en}",
                                                exc.hint_vi, exc.hint_en) from None
