@@ -5,6 +5,7 @@ Everything it assumed (CRS, axis order, text encoding, dropped rows) goes into `
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -551,6 +552,11 @@ def _finish(path, fmt, frames, declared, encoding_label, notes, guess, *, kind, 
     messages += notes
     frame, repairs = _repair_invalid(path, frame, messages, built=built, table=False)
     messages += list(dict.fromkeys(r.message for r in dimension_repairs))
+    # dropping Z/M leaves the plane area as it is: before = after = the feature's area in EPSG:9208
+    area_of = dict(zip(zip(*_rows_and_layers(frame)), frame.geometry.area))
+    dimension_repairs = [dataclasses.replace(r, area_before_m2=float(area_of.get((r.source_row, r.layer), float("nan"))),
+                                             area_after_m2=float(area_of.get((r.source_row, r.layer), float("nan"))))
+                         for r in dimension_repairs]
     repairs = dimension_repairs + repairs
     messages.append(_msg(f"Đã đọc {len(frame)} đối tượng", f"Read {count_en(len(frame), 'feature')}"))
     return ImportResult(frame=frame, assumed_crs=decision.label, crs_reason=decision.reason, encoding=encoding_label,

@@ -336,6 +336,11 @@ def generate(out: Path, communes: gpd.GeoDataFrame, province: gpd.GeoDataFrame |
     pb = _shapefile(_frame([A, B]), d / "b", "mot")
     mixed = {p.name: p for p in pa if p.suffix != ".dbf"} | {p.name: p for p in pb if p.suffix == ".dbf"}
     add("dbf_other_set", [_zip(d / "lan_bo.zip", mixed)], REFUSED, ["not from the same set"])
+    d = folder("shx_other_set")  # the index of a two-shape export beside the .shp of a one-shape one
+    sa = _shapefile(fa, d / "a", "chi_muc")
+    sb = _shapefile(_frame([A, B]), d / "b", "chi_muc")
+    mixed = {p.name: p for p in sa if p.suffix != ".shx"} | {p.name: p for p in sb if p.suffix == ".shx"}
+    add("shx_other_set", [_zip(d / "chi_muc.zip", mixed)], REFUSED, ["'chi_muc.shx' points feature 2 outside 'chi_muc.shp'"])
     d = folder("shp_missing_shx")
     parts = _shapefile(fa, d / "p", "thieu_shx")
     add("shp_missing_shx", [_zip(d / "thieu_shx.zip", {p.name: p for p in parts if p.suffix != ".shx"})], REFUSED,
