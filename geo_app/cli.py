@@ -166,22 +166,26 @@ def dossier(product_id: str, out_dir: str, paper: str, scale: int | None, date_i
 @click.option("--kind", type=click.Choice(["polygon", "point"]), default="polygon", show_default=True)
 @click.option("--crs", default=None, help="Bỏ qua dò hệ toạ độ / override CRS detection (e.g. EPSG:9208).")
 @click.option("--encoding", default=None, help="Bỏ qua dò bảng mã / override encoding (UTF-8, CP1258, TCVN3, VNI).")
+@click.option("--layer", default=None, help="Lớp cần đọc khi tệp có nhiều lớp / the layer to read when the file has several.")
+@click.option("--clip", is_flag=True, help="Cắt theo ranh giới tỉnh / clip the polygons to the province.")
+@click.option("--boundary-points", is_flag=True,
+              help="Đọc điểm/đường như điểm ranh giới theo thứ tự / read points or lines as the boundary, in order.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
               help="Ghi GeoPackage EPSG:9208 / write the result as a GeoPackage in EPSG:9208.")
-def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, out_path: str | None) -> None:
+def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, layer: str | None, clip: bool,
+               boundary_points: bool, out_path: str | None) -> None:
     """Đọc tệp ranh giới của cán bộ / read an officer's boundary file and report what was assumed.
 
     Add the written GeoPackage to a product's `area.files` to use it as (part of) its production area.
     """
     from pathlib import Path
 
-    from geo_app.importers import ImportFailed, read_features
+    from geo_app.importers import read_features
     from geo_app.store.layer_store import writing
 
-    try:
-        result = read_features(file, kind=kind, crs=crs, encoding=encoding)
-    except ImportFailed as exc:
-        raise UserFacingError(str(exc)) from exc
+    # ImportFailed is an InputError: printed as the message, exit code 2, no traceback
+    result = read_features(file, kind=kind, crs=crs, encoding=encoding, layer=layer, clip=clip,
+                           boundary_points=boundary_points)
     frame = result.frame
     click.echo(f"{Path(file).name}: {len(frame)} đối tượng / features ({result.format})")
     click.echo(f"  Hệ toạ độ / CRS: {result.assumed_crs}{' (X/Y đảo / axes swapped)' if result.axis_swapped else ''}")
@@ -190,6 +194,10 @@ def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, out_
         click.echo(f"  - {message}")
     if kind == "polygon":
         click.echo(f"  Diện tích / area: {frame.area.sum() / 1e4:,.2f} ha; chu vi / perimeter: {frame.length.sum():,.1f} m (EPSG:9208)")
+        click.echo(f"  Ngoài tỉnh / outside the province: {result.outside_ha:,.2f} ha ({result.outside_share:.1%})"
+                   + (" — đã cắt / clipped" if result.clipped else ""))
+        if result.repairs:
+            click.echo(f"  Đã sửa / repaired: {len(result.repairs)}")
     if out_path:
         with writing(Path(out_path).resolve()) as store:
             store.write_layer("import", frame)

@@ -54,6 +54,6 @@ def test_import_of_a_broken_file_is_one_clear_message(runner, store_home, tmp_pa
     bad.write_text('{"type": "Feat', encoding="utf-8")
     out = tmp_path / "out.gpkg"
     result = runner.invoke(main, ["import", str(bad), "--out", str(out)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # ImportFailed is an InputError
     assert "vung.geojson" in result.output and "Nothing stored has changed" in result.output
     assert "Traceback" not in result.output and not out.exists()

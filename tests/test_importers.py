@@ -139,12 +139,14 @@ def test_zipped_shapefile_with_prj(pha_long, tmp_path):
     assert result.assumed_crs == "EPSG:9208" and ".prj" in result.crs_reason and not result.crs_ambiguous
 
 
-def test_shapefile_without_prj_is_detected_and_ambiguity_reported(pha_long, tmp_path):
+def test_shapefile_without_prj_is_decided_by_the_commune_edges(pha_long, tmp_path):
+    """TM-3 and the 6° variant both put the commune in the province; its edges follow the 2025
+    commune boundaries only under TM-3, and the reason says so with the figures."""
     result = read_features(_shapefile(pha_long, tmp_path, "no_prj", drop=(".prj",)), kind="polygon")
     _same(result.frame, pha_long)
-    assert result.assumed_crs == "EPSG:9208"
-    assert result.crs_ambiguous
-    assert "0.9996" in result.crs_reason and "không có tệp .prj" in _messages(result)
+    assert result.assumed_crs == "EPSG:9208" and not result.crs_ambiguous
+    assert "2025 commune boundaries" in result.crs_reason and "under the 6° variant" in result.crs_reason
+    assert "không có tệp .prj" in _messages(result)
 
 
 def test_shapefile_with_wrong_prj(pha_long, tmp_path):
@@ -166,12 +168,14 @@ def test_shapefile_in_the_6_degree_variant(pha_long, tmp_path):
     with_prj = read_features(_shapefile(six, tmp_path, "six_prj"), kind="polygon")
     _same(with_prj.frame, pha_long, 1e-6)
     assert "0.9996" in with_prj.assumed_crs
-    # without a .prj the coordinates cannot tell; an explicit crs= makes it right
+    # without a .prj the commune edges tell the 6° variant from TM-3 (~0.7 km apart here)
     no_prj = _shapefile(six, tmp_path, "six_noprj", drop=(".prj",))
-    assumed = read_features(no_prj, kind="polygon")
-    assert assumed.assumed_crs == "EPSG:9208" and assumed.crs_ambiguous
-    shift = assumed.frame.geometry.iloc[0].centroid.distance(pha_long.geometry.iloc[0].centroid)
-    assert 500 < shift < 1000  # the ~0.7 km the reason warns about
+    decided = read_features(no_prj, kind="polygon")
+    assert "0.9996" in decided.assumed_crs and not decided.crs_ambiguous
+    _same(decided.frame, pha_long, 1e-6)
+    forced = read_features(no_prj, kind="polygon", crs="VN2000_TM3")
+    shift = forced.frame.geometry.iloc[0].centroid.distance(pha_long.geometry.iloc[0].centroid)
+    assert 500 < shift < 1000  # what reading it as TM-3 would have cost
     explicit = read_features(no_prj, kind="polygon", crs=VN2000_6DEG)
     _same(explicit.frame, pha_long, 1e-6)
 
@@ -217,7 +221,9 @@ def test_gpx_track_becomes_polygon_and_waypoints_points(pha_long, tmp_path):
     track = gpd.GeoDataFrame({"name": ["ranh giới"]}, geometry=[shapely.MultiLineString([ring.coords])], crs=4326)
     path = tmp_path / "walk.gpx"
     pyogrio.write_dataframe(track, path, driver="GPX", layer="tracks")
-    result = read_features(path, kind="polygon")
+    with pytest.raises(ImportFailed, match="--boundary-points"):  # a line is not an area unless the user says so
+        read_features(path, kind="polygon")
+    result = read_features(path, kind="polygon", boundary_points=True)
     assert result.frame.geometry.iloc[0].geom_type == "Polygon"
     assert abs(result.frame.area.iloc[0] - pha_long.area.iloc[0]) / pha_long.area.iloc[0] < 0.02
     points = gpd.GeoDataFrame({"name": ["Mó Sín Chải", "Giếng bản Phố"]},
@@ -322,7 +328,7 @@ def _store_hash(home: Path) -> str:
     ("broken.zip", b"PK\x03\x04 this is not really a zip", "zip"),
     ("empty.gpkg", b"", "empty"),
     ("empty.csv", b"", "empty"),
-    ("truncated.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feat', "GDAL"),
+    ("truncated.geojson", b'{"type": "FeatureCollection", "features": [{"type": "Feat', "it may be cut short"),
     ("notes.docx", b"whatever", "unsupported"),
     ("table.csv", "ten,dien_tich\nXã Pha Long,105\n".encode(), "no coordinate columns"),
     ("far.csv", b"x,y\n1,2\n3,4\n5,1\n", "cannot work out the CRS"),
@@ -347,7 +353,7 @@ def test_zip_without_shapefile_and_gpkg_without_geometry(store_home, tmp_path):
         read_features(empty_zip)
     table_only = tmp_path / "table.gpkg"
     pyogrio.write_dataframe(pd.DataFrame({"ten": ["Xã Pha Long"]}), table_only, driver="GPKG")
-    with pytest.raises(ImportFailed, match="no geometry"):
+    with pytest.raises(ImportFailed, match="holds no feature layer"):
         read_features(table_only)
 
 
@@ -370,7 +376,7 @@ def _bomb(path: Path, name: str, size: int) -> Path:
 def test_zip_bomb_refused_before_extraction(tmp_path, monkeypatch, size, words):
     """Synthetic: a zip whose directory declares a huge or over-compressed member is refused from the
     directory alone; the member is never read (zipfile.ZipFile.open/read would be called)."""
-    from geo_app.importers import core
+    from geo_app.importers import integrity
 
     bomb = _bomb(tmp_path / "bomb.zip", "points.csv", size)
     assert bomb.stat().st_size < 2 * 1024 * 1024
@@ -382,7 +388,7 @@ def test_zip_bomb_refused_before_extraction(tmp_path, monkeypatch, size, words):
     text = str(err.value)
     assert words in text and "bomb.zip" in text and "Không nhập được tệp" in text, text
     assert not opened, "nothing was decompressed"
-    assert core.ZIP_MAX_TOTAL == 200 * 1024 * 1024 and core.ZIP_MAX_RATIO == 100
+    assert integrity.ZIP_MAX_TOTAL == 200 * 1024 * 1024 and integrity.ZIP_MAX_RATIO == 100
 
 
 def test_zipped_file_extracted_in_chunks(tmp_path, monkeypatch):
@@ -405,9 +411,13 @@ def test_points_where_a_polygon_is_needed(tmp_path, store_home):
 def test_detection_without_a_store_uses_the_fixed_bbox(pha_long, tmp_path, monkeypatch):
     monkeypatch.setenv("GEO_APP_HOME", str(tmp_path / "no_store"))
     zipped = _shapefile(_swap(pha_long), tmp_path, "nostore", drop=(".prj",))
-    result = read_features(zipped, kind="polygon")
+    # no commune boundaries to tell TM-3 from the 6° variant: a question, never a silent default
+    with pytest.raises(ImportFailed, match="no commune boundaries to compare with") as err:
+        read_features(zipped, kind="polygon")
+    assert "--crs VN2000_6DEG" in str(err.value) and "bounding box" in str(err.value)
+    result = read_features(zipped, kind="polygon", crs="VN2000_TM3")
     _same(result.frame, pha_long)
-    assert result.axis_swapped and "bounding box" in result.crs_reason
+    assert result.axis_swapped
 
 
 # --- review findings: crs= as text, invalid polygons, message wording --------------------------------
@@ -453,7 +463,7 @@ def test_cli_import_with_a_bad_crs_gives_no_traceback(pha_long, store_home, tmp_
     pha_long.to_file(path, driver="GPKG")
     for crs in ("FOO", "EPSG:9999999"):
         result = CliRunner().invoke(main, ["import", str(path), "--crs", crs])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 2, result.output  # ImportFailed is an InputError
         assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.output and "CRSError" not in result.output
         assert "Accepted values" in result.output and "VN2000_6DEG" in result.output
@@ -488,7 +498,7 @@ def test_boundary_points_out_of_order_are_repaired_with_a_hint(store_home, tmp_p
     corners = [(2520000, 440000), (2521000, 441000), (2520000, 441000), (2521000, 440000)]
     path = tmp_path / "diem_sai_thu_tu.csv"
     path.write_text("STT,X,Y\n" + "\n".join(f"{i + 1},{x},{y}" for i, (x, y) in enumerate(corners)), encoding="utf-8")
-    result = read_features(path, kind="polygon")
+    result = read_features(path, kind="polygon", crs="VN2000_TM3")
     assert result.frame.geometry.is_valid.all() and result.frame.area.iloc[0] == pytest.approx(5e5)
     assert len(result.repairs) == 1 and result.repairs[0].source_row == 2
     assert "thứ tự điểm" in result.repairs[0].message and "out of order" in result.repairs[0].message

@@ -5,7 +5,11 @@ Everything it assumed (CRS, axis order, text encoding, dropped rows) goes into `
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import math
+import struct
 import tempfile
 import unicodedata
 import warnings
@@ -22,10 +26,22 @@ from pyproj import CRS
 from shapely.geometry import Point, Polygon
 
 from geo_app import STORE_CRS
+from geo_app.errors import GeoAppError
 from geo_app.importers import encodings as enc
+from geo_app.importers import integrity as ig
 from geo_app.importers import tables as tb
-from geo_app.importers.crs import ACCEPTED_CRS_EN, ACCEPTED_CRS_VI, CrsInvalid, CrsUndetermined, decide_crs, parse_crs
+from geo_app.importers.crs import (
+    ACCEPTED_CRS_EN,
+    ACCEPTED_CRS_VI,
+    CrsInvalid,
+    CrsTie,
+    CrsUndetermined,
+    decide_crs,
+    parse_crs,
+    province_outline,
+)
 from geo_app.importers.errors import ImportFailed
+from geo_app.importers.integrity import ZIP_MAX_TOTAL, check_zip
 from geo_app.importers.text import count_en, msg, num_en, num_vi
 
 log = logging.getLogger(__name__)
@@ -36,15 +52,6 @@ FORMATS = {
     ".geojson": "GeoJSON", ".json": "GeoJSON", ".gpx": "GPX", ".csv": "CSV", ".txt": "CSV", ".xlsx": "XLSX",
 }
 _SUPPORTED = "GeoPackage (.gpkg), Shapefile (.zip/.shp), KML/KMZ, GeoJSON, GPX, CSV, XLSX"
-#: Zip archives (.zip, .kmz, .xlsx) are checked against their central directory before anything is
-#: extracted (zip bombs): at most this many bytes uncompressed in all...
-ZIP_MAX_TOTAL = 200 * 1024 * 1024
-#: ...no member expanding more than this many times its compressed size (members under
-#: ``ZIP_RATIO_FLOOR`` bytes are exempt: tiny files compress unpredictably)...
-ZIP_MAX_RATIO = 100
-ZIP_RATIO_FLOOR = 1024 * 1024
-#: ...and at most this many members.
-ZIP_MAX_MEMBERS = 10_000
 _ZIP_CHUNK = 1 << 20
 
 
@@ -88,9 +95,15 @@ class ImportResult:
     skipped_rows: list[tuple[int, str]] = field(default_factory=list)
     #: for polygons built from a table of boundary points: those points, in order, in EPSG:9208
     points: gpd.GeoDataFrame | None = None
-    #: invalid polygons found in the file and repaired with make_valid (each also in ``messages``);
-    #: validation reports them so the officer corrects the source file
+    #: what was repaired (invalid polygons, unclosed rings, repeated vertices, Z/M values, parts and holes
+    #: below the minimum, clipping), each also in ``messages``; validation reports them so the officer
+    #: corrects the source file
     repairs: list[GeometryRepair] = field(default_factory=list)
+    #: polygons: the area outside the province (ha) and its share of the whole, before any clipping
+    outside_ha: float = 0.0
+    outside_share: float = 0.0
+    #: True when ``clip=True`` cut the polygons to the province
+    clipped: bool = False
 
 
 _msg = msg
@@ -103,6 +116,12 @@ def _project(path: Path, coords, frame, built_points, **decide_args):
         decision = decide_crs(coords[:, 0], coords[:, 1], **decide_args)
     except CrsUndetermined as exc:
         raise _crs_failure(path, exc) from None
+    except CrsTie as exc:
+        raise ImportFailed(path, f"không xác định chắc chắn được hệ tọa độ: {exc.vi}", f"the CRS cannot be decided: {exc.en}",
+                           "Cho biết hệ tọa độ: dòng lệnh --crs VN2000_TM3 hoặc --crs VN2000_6DEG, Python crs=..., "
+                           "trên web chọn ở ô 'Hệ tọa độ'; hoặc gửi kèm tệp .prj.",
+                           "Say which CRS it is: --crs VN2000_TM3 or --crs VN2000_6DEG on the command line, crs=... in "
+                           "Python, the 'CRS' choice on the web; or send the .prj with it.") from None
     frame = _to_store(frame, decision)
     if built_points is not None:
         built_points = _to_store(built_points, decision)
@@ -123,6 +142,8 @@ def read_features(
     lat_col: str | None = None,
     order_col: str | None = None,
     group_col: str | None = None,
+    clip: bool = False,
+    boundary_points: bool = False,
 ) -> ImportResult:
     """Read a user's file into a GeoDataFrame in EPSG:9208.
 
@@ -136,13 +157,51 @@ def read_features(
     its longitude and latitude; found by name when not given (X, Y, Kinh độ, Vĩ độ, lon, lat...).
     ``order_col``: the order of boundary points (default STT); ``group_col``: one polygon per value.
 
+    ``layer``: the layer to read when the file holds several that could be meant (a GeoPackage with two
+    polygon layers, a zip with two shapefiles): without it such a file is refused, listing them.
+    ``clip``: cut polygons to the province (the part outside is reported either way).
+    ``boundary_points``: with ``kind="polygon"``, read the points (or lines) of a vector file as the
+    boundary, in order; without it points or lines where an area is expected are refused.
+
+    Before any reader sees the file its bytes are checked (:mod:`geo_app.importers.integrity`); what
+    is certain is repaired and reported in ``repairs`` and ``messages``.
+
     Raises :class:`ImportFailed` (one message naming the file, the problem and what to do).
     """
-    path = Path(path)
-    if kind not in (None, POLYGON, POINT):
+    if kind not in (None, POLYGON, POINT):  # the caller's mistake, not the file's: a plain ValueError
         raise ValueError(f"kind must be 'polygon', 'point' or None, not {kind!r}")
     if encoding is not None and encoding not in enc.DECODERS:
         raise ValueError(f"encoding must be one of {', '.join(enc.DECODERS)}, not {encoding!r}")
+    try:
+        return _read_features(Path(path), kind=kind, crs=crs, encoding=encoding, layer=layer, sheet=sheet, x_col=x_col,
+                              y_col=y_col, lon_col=lon_col, lat_col=lat_col, order_col=order_col, group_col=group_col,
+                              clip=clip, boundary_points=boundary_points)
+    except GeoAppError:
+        raise
+    except RecursionError:
+        raise ImportFailed(path, "tệp lồng nhau quá sâu để đọc", "the file nests too deeply to be read",
+                           "Xuất lại tệp từ phần mềm gốc.", "Export the file again from the original software.") from None
+    except Exception as exc:  # a reader's or GEOS's own error: never shown alone, never a traceback
+        log.info("import of %s failed unexpectedly", path, exc_info=True)  # shown with -v; never to the user
+        raise ImportFailed(path, f"tệp có dữ liệu không đọc hay xử lý được ({type(exc).__name__}: {_short(exc)})",
+                           f"the file holds data that cannot be read or processed ({type(exc).__name__}: {_short(exc)})",
+                           "Mở tệp bằng QGIS, chạy 'Sửa hình học' (Fix geometries), xuất lại và gửi lại.",
+                           "Open it in QGIS, run 'Fix geometries', export it again and resend.") from None
+
+
+def _read_features(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_col, lon_col, lat_col, order_col,
+                   group_col, clip, boundary_points) -> ImportResult:
+    result = _read_any(path, kind=kind, crs=crs, encoding=encoding, layer=layer, sheet=sheet, x_col=x_col, y_col=y_col,
+                       lon_col=lon_col, lat_col=lat_col, order_col=order_col, group_col=group_col,
+                       boundary_points=boundary_points)
+    if kind == POLYGON:
+        _tidy_polygons(result)
+        _against_province(result, clip)
+    return result
+
+
+def _read_any(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_col, lon_col, lat_col, order_col,
+              group_col, boundary_points) -> ImportResult:
     if not path.exists():
         raise ImportFailed(path, "không tìm thấy tệp", "file not found", "Kiểm tra đường dẫn.", "Check the path.")
     if path.is_dir():
@@ -170,13 +229,39 @@ def read_features(
         try:
             with zipfile.ZipFile(path) as archive:
                 check_zip(path, archive)
+                if suffix == ".kmz":
+                    for member in archive.namelist():
+                        if member.lower().endswith(".kml"):
+                            with archive.open(member) as src:
+                                ig.check_xml(path, src.read(ZIP_MAX_TOTAL), "KML")
+                else:
+                    ig.check_office_xml(path, archive)
         except zipfile.BadZipFile:
-            pass  # the reader says what is wrong with the file
-    options = dict(kind=kind, crs=crs, encoding=encoding, layer=layer)
+            raise ImportFailed(path, f"không phải tệp {FORMATS[suffix]} hợp lệ (tệp zip bên trong bị hỏng hoặc bị cắt cụt)",
+                               f"not a valid {FORMATS[suffix]} file (its zip container is damaged or cut short)",
+                               "Lưu lại tệp từ phần mềm gốc và gửi lại.", "Save it again from the original software and resend.") from None
+    elif suffix in (".kml", ".gpx"):
+        ig.check_xml(path, path.read_bytes(), FORMATS[suffix])
+    elif suffix == ".gpkg":
+        ig.check_geopackage(path)
+    elif suffix == ".shp":
+        ig.check_shapefile(path, ig.shapefile_parts_from_folder(path))
+    options = dict(kind=kind, crs=crs, encoding=encoding, layer=layer, boundary_points=boundary_points)
+    if suffix in (".geojson", ".json") and path.stat().st_size <= ig.GEOJSON_PARSE_MAX:
+        doc, closed = ig.check_geojson(path, path.read_bytes())
+        if doc is not None:  # rings closed: GDAL reads the repaired text, under the user's file name
+            with tempfile.TemporaryDirectory() as tmp:
+                fixed = Path(tmp) / path.name
+                fixed.write_text(json.dumps(doc), encoding="utf-8")
+                result = _read_vector(fixed, FORMATS[suffix], str(fixed), order_col=order_col, group_col=group_col,
+                                      **options)
+            result.source = path
+            _report_closed_rings(result, closed)
+            return result
     if suffix in (".csv", ".txt", ".xlsx"):
         overrides = {role: name for role, name in ((tb.X, x_col), (tb.Y, y_col), (tb.LON, lon_col), (tb.LAT, lat_col),
                                                      (tb.ORDER, order_col), (tb.GROUP, group_col)) if name}
-        return _read_table(path, sheet=sheet, overrides=overrides, **options)
+        return _read_table(path, sheet=sheet, overrides=overrides, kind=kind, crs=crs, encoding=encoding, layer=layer)
     if suffix == ".zip":
         return _read_zip(path, order_col=order_col, group_col=group_col, **options)
     return _read_vector(path, FORMATS[suffix], str(path), order_col=order_col, group_col=group_col, **options)
@@ -186,30 +271,6 @@ def read_features(
 
 def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.0f} MB"
-
-
-def check_zip(path: Path, archive: zipfile.ZipFile) -> None:
-    """Refuse a zip bomb from the archive's directory, before anything is decompressed: too many
-    members, more than ``ZIP_MAX_TOTAL`` bytes uncompressed, or a member expanding more than
-    ``ZIP_MAX_RATIO`` times. Raises ImportFailed."""
-    infos = archive.infolist()
-    hint_vi, hint_en = ("Chia dữ liệu thành các tệp nhỏ hơn hoặc gửi tệp không nén.",
-                        "Split the data into smaller files or send it uncompressed.")
-    if len(infos) > ZIP_MAX_MEMBERS:
-        raise ImportFailed(path, f"tệp zip có {len(infos)} tệp con (tối đa {ZIP_MAX_MEMBERS})",
-                           f"the zip holds {len(infos)} files (at most {ZIP_MAX_MEMBERS})", hint_vi, hint_en)
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if total > ZIP_MAX_TOTAL:
-            raise ImportFailed(path, f"dung lượng giải nén vượt quá {_mb(ZIP_MAX_TOTAL)}",
-                               f"its uncompressed size exceeds {_mb(ZIP_MAX_TOTAL)}", hint_vi, hint_en)
-        if info.file_size > ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
-            ratio = info.file_size // max(info.compress_size, 1)
-            raise ImportFailed(path, f"'{info.filename}' nén với tỉ lệ {ratio}:1 (tối đa {ZIP_MAX_RATIO}:1), "
-                               "có thể là tệp zip độc hại (zip bomb)",
-                               f"'{info.filename}' is compressed {ratio}:1 (at most {ZIP_MAX_RATIO}:1), "
-                               "which looks like a zip bomb", hint_vi, hint_en)
 
 
 def _extract(path: Path, archive: zipfile.ZipFile, name: str, target: Path, limit: int = ZIP_MAX_TOTAL) -> None:
@@ -247,8 +308,9 @@ def _read_zip(path: Path, **options) -> ImportResult:
                     with tempfile.TemporaryDirectory() as tmp:
                         inner = Path(tmp) / Path(others[0]).name
                         _extract(path, archive, others[0], inner)
-                        try:
-                            result = read_features(inner, **{k: v for k, v in options.items() if v is not None})
+                        try:  # the inner file's own checks; tidying and the province test follow on the result
+                            result = _read_any(inner, sheet=None, x_col=None, y_col=None, lon_col=None, lat_col=None,
+                                               **options)
                         except ImportFailed as exc:
                             raise ImportFailed(path, f"{others[0]}: {exc.problem_vi}", f"{others[0]}: {exc.problem_en}",
                                                exc.hint_vi, exc.hint_en) from None
@@ -261,6 +323,12 @@ def _read_zip(path: Path, **options) -> ImportResult:
                                    "Một Shapefile gồm .shp, .shx, .dbf và nên có .prj, .cpg; nén tất cả vào một tệp zip.",
                                    "A shapefile is .shp, .shx, .dbf and should have .prj and .cpg; zip them all together.")
             lower = {n.lower(): n for n in names}
+            shape_types = {}
+            for shp in shps:
+                parts = ig.shapefile_parts_from_zip(archive, shp, lower)
+                ig.check_shapefile(path, parts)
+                shape_types[shp] = struct.unpack("<i", parts.shp_head[32:36])[0]
+            shps = _choose_shapefiles(path, shps, shape_types, options["layer"], options["kind"])
             sidecars = {}
             for shp in shps:
                 stem = shp[:-4].lower()
@@ -275,6 +343,38 @@ def _read_zip(path: Path, **options) -> ImportResult:
                            "Zip the shapefile (.shp, .shx, .dbf, .prj, .cpg) again and resend.") from None
     sources = [(f"/vsizip/{path.resolve()}/{shp}", shp, sidecars[shp]) for shp in shps]
     return _read_shapefiles(path, "Shapefile (zip)", sources, **options)
+
+
+#: Shapefile shape types (ESRI Shapefile Technical Description) by the kind of feature they hold.
+_SHAPE_KINDS = {POLYGON: {5, 15, 25}, POINT: {1, 8, 11, 18, 21, 28}}
+
+
+def _choose_shapefiles(path: Path, shps: list[str], shape_types: dict[str, int], layer: str | None, kind: str | None):
+    """The shapefile(s) of a zip to read: the one named by ``layer``, else the only candidate for
+    ``kind``; several candidates are a question for the user, never a silent choice."""
+    if layer is not None:
+        chosen = [s for s in shps if Path(s).stem == layer or s == layer]
+        if not chosen:
+            names = ", ".join(Path(s).stem for s in shps)
+            raise ImportFailed(path, f"không có lớp '{layer}' (có: {names})", f"no layer '{layer}' (layers: {names})",
+                               "Chọn một trong các lớp trên.", "Choose one of the layers above.")
+        return chosen
+    wanted = _SHAPE_KINDS.get(kind)
+    candidates = [s for s in shps if wanted is None or shape_types[s] in wanted] or shps
+    if len(candidates) > 1:
+        raise _several_layers(path, [Path(s).stem for s in candidates], kind)
+    return candidates
+
+
+def _several_layers(path: Path, names: list[str], kind: str | None) -> ImportFailed:
+    what_vi = {"polygon": "lớp vùng", "point": "lớp điểm"}.get(kind, "lớp có hình học")
+    what_en = {"polygon": "polygon layers", "point": "point layers"}.get(kind, "layers with geometry")
+    listing = ", ".join(f"'{n}'" for n in names)
+    return ImportFailed(path, f"tệp có {len(names)} {what_vi} ({listing}) nên không biết lấy lớp nào",
+                        f"the file holds {len(names)} {what_en} ({listing}), so which one is meant is unclear",
+                        "Chọn một lớp: dòng lệnh --layer TÊN, Python layer='TÊN', trên web chọn ở ô 'Lớp'.",
+                        "Choose one: --layer NAME on the command line, layer='NAME' in Python, the 'Layer' choice on the web.",
+                        choices=names)
 
 
 def _read_vector(path: Path, fmt: str, gdal_path: str, **options) -> ImportResult:
@@ -356,6 +456,14 @@ def _read_layers(path: Path, fmt: str, gdal_path: str, layer: str | None, kind: 
         # the waypoints are the water sources / boundary points; tracks and routes are lines
         order = {"waypoints": 0, "tracks": 1, "routes": 2}
         wanted = sorted((n for n in wanted if n in order), key=order.get)
+    elif layer is None and len(wanted) > 1:
+        types = {str(n): str(g or "").upper() for n, g in listed}
+        generic = ("", "UNKNOWN", "GEOMETRY", "GEOMETRYCOLLECTION", "NONE")
+        token = {POLYGON: "POLYGON", POINT: "POINT"}.get(kind)
+        candidates = [n for n in wanted if token is None or token in types[n] or types[n] in generic] or wanted
+        if len(candidates) > 1:
+            raise _several_layers(path, candidates, kind)
+        wanted = candidates
     frames, declared = [], None
     for name in wanted:
         try:
@@ -410,7 +518,7 @@ def _recode_frame(frame, encoding: str, columns: bool = False):
 
 
 def _finish(path, fmt, frames, declared, encoding_label, notes, guess, *, kind, crs, layer, encoding,
-            declared_by=None, order_col=None, group_col=None):
+            declared_by=None, order_col=None, group_col=None, boundary_points=False):
     """Check the geometry kind, decide the CRS, reproject to EPSG:9208, and write the messages."""
     messages = [_msg(f"Định dạng: {fmt}", f"Format: {fmt}")]
     parts = []
@@ -422,24 +530,34 @@ def _finish(path, fmt, frames, declared, encoding_label, notes, guess, *, kind, 
         if len(f):
             parts.append(f)
     frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
+    _refuse_non_finite(path, frame, table=False)
+    dimension_repairs = _dropped_dimensions(path, frame, table=False)
     frame["geometry"] = shapely.force_2d(frame.geometry.values)
     dropped = sum(len(f) for f in frames) - len(frame)
     if dropped:
         messages.append(_msg(f"bỏ qua {dropped} đối tượng không có hình học",
                              f"skipped {count_en(dropped, 'feature')} without geometry"))
 
-    frame, built_points = _apply_kind(path, frame, kind, messages, order_col, group_col)
+    frame, built_points = _apply_kind(path, frame, kind, messages, order_col, group_col, boundary_points)
     built = built_points is not None or bool(frame.attrs.get("closed_lines"))
 
     coords = shapely.get_coordinates(frame.geometry.values)
     decision, frame, built_points = _project(path, coords, frame, built_points, declared=declared, explicit=crs,
-                                             declared_by=declared_by or (f"tệp {fmt}", f"{fmt} file"))
+                                             declared_by=declared_by or (f"tệp {fmt}", f"{fmt} file"),
+                                             areas=kind == POLYGON)
     frame["source_file"] = path.name
     messages.append(_msg(f"Hệ tọa độ: {decision.reason_vi}", f"CRS: {decision.reason_en}"))
     vi_note, en_note = guess.note()
     messages.append(_msg(vi_note, en_note))
     messages += notes
     frame, repairs = _repair_invalid(path, frame, messages, built=built, table=False)
+    messages += list(dict.fromkeys(r.message for r in dimension_repairs))
+    # dropping Z/M leaves the plane area as it is: before = after = the feature's area in EPSG:9208
+    area_of = dict(zip(zip(*_rows_and_layers(frame)), frame.geometry.area))
+    dimension_repairs = [dataclasses.replace(r, area_before_m2=float(area_of.get((r.source_row, r.layer), float("nan"))),
+                                             area_after_m2=float(area_of.get((r.source_row, r.layer), float("nan"))))
+                         for r in dimension_repairs]
+    repairs = dimension_repairs + repairs
     messages.append(_msg(f"Đã đọc {len(frame)} đối tượng", f"Read {count_en(len(frame), 'feature')}"))
     return ImportResult(frame=frame, assumed_crs=decision.label, crs_reason=decision.reason, encoding=encoding_label,
                         messages=messages, source=path, format=fmt, axis_swapped=decision.swapped,
@@ -465,7 +583,7 @@ def _to_store(frame: gpd.GeoDataFrame, decision) -> gpd.GeoDataFrame:
     return out.to_crs(STORE_CRS)
 
 
-def _apply_kind(path, frame, kind, messages, order_col, group_col):
+def _apply_kind(path, frame, kind, messages, order_col, group_col, boundary_points=False):
     types = frame.geometry.geom_type
     if kind is None:
         return frame, None
@@ -490,6 +608,16 @@ def _apply_kind(path, frame, kind, messages, order_col, group_col):
             messages.append(_msg(f"bỏ qua {n} đối tượng không phải vùng",
                                  f"skipped {count_en(n, 'feature')} that {'is' if n == 1 else 'are'} not polygons"))
         return polys.reset_index(drop=True), None
+    found = ", ".join(sorted(set(types))) or "—"
+    if not boundary_points and not types.empty:
+        raise ImportFailed(path, f"cần một vùng (polygon) nhưng tệp chỉ có {found} — không tự dựng vùng từ điểm hay đường",
+                           f"an area (polygon) was expected but the file holds only {found} — no area is built from points or lines unasked",
+                           "Vẽ ranh giới thành vùng khép kín; hoặc gửi bảng điểm ranh giới (CSV/XLSX có cột STT, X, Y); "
+                           "hoặc, nếu các điểm/đường này đúng là ranh giới theo thứ tự, chọn 'đọc như điểm ranh giới' "
+                           "(dòng lệnh --boundary-points, Python boundary_points=True).",
+                           "Draw the boundary as a closed polygon; or send a table of boundary points (CSV/XLSX with STT, X, Y "
+                           "columns); or, if these points/lines are the boundary in order, choose 'read as boundary points' "
+                           "(--boundary-points on the command line, boundary_points=True in Python).")
     lines = frame[types.isin(["LineString", "MultiLineString", "LinearRing"])]
     if not lines.empty:
         rings = []
@@ -512,7 +640,6 @@ def _apply_kind(path, frame, kind, messages, order_col, group_col):
         order = order_col or next((c for c in points.columns if tb.normalise_header(c) in tb._ROLE_NAMES[tb.ORDER]), None)
         poly, pts = _polygons_from_points(path, points, order, group_col, messages)
         return poly, pts
-    found = ", ".join(sorted(set(types))) or "—"
     raise ImportFailed(path, f"cần một vùng (polygon) nhưng tệp chỉ có {found}", f"a polygon was expected but the file holds {found}",
                        "Vẽ ranh giới thành vùng khép kín, hoặc gửi bảng điểm ranh giới có cột STT.",
                        "Draw the boundary as a closed polygon, or send a table of boundary points with an STT column.")
@@ -617,6 +744,211 @@ def _repair_invalid(path: Path, frame: gpd.GeoDataFrame, messages: list[str], *,
     return out, repairs
 
 
+# --- checks and certain repairs shared by every format -------------------------------------------------
+
+#: Polygon parts and holes smaller than this (m², EPSG:9208) are dropped: slivers left by snapping or
+#: digitising, far below what a boundary survey can tell (1 m² is a square of 1 m side).
+MIN_PART_M2 = 1.0
+#: Consecutive vertices closer than this (m) are one vertex repeated.
+REPEATED_VERTEX_M = 0.001
+#: Features named one by one in a repair or refusal message; the rest are counted.
+LISTED = 12
+
+
+def _where(row, layer, table: bool) -> tuple[str, str]:
+    vi = (f"dòng {row}" if table else f"đối tượng số {row}") + (f" (lớp '{layer}')" if layer else "")
+    en = (f"row {row}" if table else f"feature {row}") + (f" (layer '{layer}')" if layer else "")
+    return vi, en
+
+
+def _rows_and_layers(frame):
+    rows = frame["source_row"].tolist() if "source_row" in frame else list(range(1, len(frame) + 1))
+    layers = frame["source_layer"].tolist() if "source_layer" in frame else [None] * len(frame)
+    return rows, layers
+
+
+def _listing(items: list) -> str:
+    text = ", ".join(str(i) for i in items[:LISTED])
+    return text + (f" (+{len(items) - LISTED})" if len(items) > LISTED else "")
+
+
+def _refuse_non_finite(path: Path, frame, table: bool) -> None:
+    """NaN or infinite coordinates (a GeoJSON's NaN token, a broken export) are refused by feature:
+    GEOS cannot compute with them, and no repair would be certain."""
+    geoms = frame.geometry.values
+    bad = []
+    rows, layers = _rows_and_layers(frame)
+    for i, geom in enumerate(geoms):
+        if geom is None:
+            continue
+        coords = shapely.get_coordinates(geom, include_z=bool(shapely.has_z(geom)))
+        if coords.size and not np.isfinite(coords).all():
+            bad.append(_where(rows[i], layers[i], table))
+    if bad:
+        raise ImportFailed(path, f"tọa độ không phải số hữu hạn (NaN/Infinity) ở {_listing([b[0] for b in bad])}",
+                           f"coordinates that are not finite numbers (NaN/Infinity) in {_listing([b[1] for b in bad])}",
+                           "Sửa hoặc xoá các đối tượng đó trong phần mềm gốc rồi xuất lại.",
+                           "Correct or delete those features in the original software and export again.")
+
+
+def _dropped_dimensions(path: Path, frame, table: bool) -> list[GeometryRepair]:
+    """Z (heights) and M (measures) are not part of a boundary: they are dropped, and said so."""
+    geoms = frame.geometry.values
+    has_z, has_m = shapely.has_z(geoms), shapely.has_m(geoms)
+    if not (has_z.any() or has_m.any()):
+        return []
+    rows, layers = _rows_and_layers(frame)
+    which = np.flatnonzero(has_z | has_m)
+    what_vi = " và ".join(w for w, f in (("độ cao Z", has_z.any()), ("giá trị M", has_m.any())) if f)
+    what_en = " and ".join(w for w, f in (("Z heights", has_z.any()), ("M values", has_m.any())) if f)
+    places = [_where(rows[i], layers[i], table) for i in which]
+    text = _msg(f"ĐÃ SỬA: tệp '{path.name}': bỏ {what_vi} ở {len(which)} đối tượng ({_listing([p[0] for p in places])}); "
+                "ranh giới chỉ dùng tọa độ phẳng, diện tích không đổi",
+                f"REPAIRED: file '{path.name}': dropped {what_en} from {count_en(len(which), 'feature')} "
+                f"({_listing([p[1] for p in places])}); a boundary uses plane coordinates only, the area is unchanged")
+    return [GeometryRepair(_int_row(rows[i]), layers[i], "Z/M dropped", float("nan"), float("nan"), True, text)
+            for i in which]
+
+
+def _int_row(row):
+    return int(row) if row is not None and row == row else None
+
+
+def _report_closed_rings(result: ImportResult, closed) -> None:
+    """Rings a GeoJSON wrote without their closing vertex, closed before reading; areas in EPSG:9208."""
+    frame = result.frame
+    rows = frame["source_row"].tolist() if "source_row" in frame else list(range(1, len(frame) + 1))
+    for repair in closed:
+        area = float(frame.geometry.values[rows.index(repair.feature)].area) if repair.feature in rows else float("nan")
+        text = _msg(f"ĐÃ SỬA: tệp '{result.source.name}', đối tượng số {repair.feature}: {repair.rings_closed} vòng ranh giới "
+                    f"thiếu điểm khép kín, đã nối về điểm đầu; diện tích {num_vi(area / 1e4, 4)} ha → {num_vi(area / 1e4, 4)} ha",
+                    f"REPAIRED: file '{result.source.name}', feature {repair.feature}: {count_en(repair.rings_closed, 'ring')} "
+                    f"without the closing vertex, closed back to the first one; area {num_en(area / 1e4, 4)} ha → "
+                    f"{num_en(area / 1e4, 4)} ha")
+        result.messages.insert(-1, text)
+        result.repairs.append(GeometryRepair(repair.feature, None, "unclosed ring", area, area, True, text))
+
+
+def _drop_small(geom, minimum: float):
+    """The polygon without parts and holes below ``minimum`` m²; (geometry, parts dropped, holes dropped)."""
+    polys = list(getattr(geom, "geoms", [geom]))
+    kept, parts, holes = [], 0, 0
+    for poly in polys:
+        if poly.area < minimum:
+            parts += 1
+            continue
+        inner = [r for r in poly.interiors if Polygon(r).area >= minimum]
+        holes += len(poly.interiors) - len(inner)
+        kept.append(Polygon(poly.exterior, inner) if len(inner) != len(poly.interiors) else poly)
+    if not parts and not holes:
+        return geom, 0, 0
+    if not kept:
+        return None, parts, holes
+    return (kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)), parts, holes
+
+
+def _tidy_polygons(result: ImportResult) -> None:
+    """Certain repairs on the polygons in EPSG:9208, each reported with its feature and area before
+    and after: repeated vertices removed, parts and holes below ``MIN_PART_M2`` dropped."""
+    frame, path = result.frame, result.source
+    table = result.format in ("CSV", "XLSX")
+    rows, layers = _rows_and_layers(frame)
+    geoms = list(frame.geometry.values)
+    repeated = []
+    for i, geom in enumerate(geoms):
+        if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        before_n = shapely.get_num_coordinates(geom)
+        fixed = shapely.remove_repeated_points(geom, REPEATED_VERTEX_M)
+        removed = before_n - shapely.get_num_coordinates(fixed)
+        if removed and fixed.is_valid and not fixed.is_empty:
+            repeated.append((i, removed, geom.area, fixed.area))
+            geoms[i] = fixed
+        small, parts, holes = _drop_small(geoms[i], MIN_PART_M2)
+        if parts or holes:
+            where_vi, where_en = _where(rows[i], layers[i], table)
+            if small is None:
+                raise ImportFailed(path, f"vùng ở {where_vi} nhỏ hơn {num_vi(MIN_PART_M2)} m²", f"the polygon in {where_en} is smaller than {MIN_PART_M2:g} m²",
+                                   "Kiểm tra đơn vị tọa độ (mét) và vẽ lại vùng đó.", "Check the coordinate units (metres) and draw it again.")
+            before, after = float(geoms[i].area), float(small.area)
+            what_vi = ", ".join(t for t in (f"{parts} phần" if parts else "", f"{holes} lỗ" if holes else "") if t)
+            what_en = ", ".join(t for t in (count_en(parts, "part") if parts else "", count_en(holes, "hole") if holes else "") if t)
+            text = _msg(f"ĐÃ SỬA: tệp '{path.name}', {where_vi}: bỏ {what_vi} nhỏ hơn {num_vi(MIN_PART_M2)} m² (mảnh vụn); "
+                        f"diện tích {num_vi(before, 2)} m² → {num_vi(after, 2)} m²",
+                        f"REPAIRED: file '{path.name}', {where_en}: dropped {what_en} smaller than {MIN_PART_M2:g} m² (slivers); "
+                        f"area {num_en(before, 2)} m² → {num_en(after, 2)} m²")
+            result.messages.insert(-1, text)
+            result.repairs.append(GeometryRepair(_int_row(rows[i]), layers[i], "parts/holes below minimum", before, after, True, text))
+            geoms[i] = small
+    if repeated:
+        places = [_where(rows[i], layers[i], table) for i, *_ in repeated]
+        total = sum(r[1] for r in repeated)
+        text = _msg(f"ĐÃ SỬA: tệp '{path.name}': bỏ {total} đỉnh lặp lại liên tiếp ở {_listing([p[0] for p in places])}; "
+                    "diện tích không đổi",
+                    f"REPAIRED: file '{path.name}': removed {count_en(total, 'repeated vertex', 'repeated vertices')} in "
+                    f"{_listing([p[1] for p in places])}; the area is unchanged")
+        result.messages.insert(-1, text)
+        for i, _removed, before, after in repeated:
+            result.repairs.append(GeometryRepair(_int_row(rows[i]), layers[i], "repeated vertices", float(before), float(after),
+                                                 True, text))
+    frame["geometry"] = gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs)
+
+
+def _against_province(result: ImportResult, clip: bool) -> None:
+    """The area outside the province (ha, %), from the geometry; cut to the province with ``clip``."""
+    outline = province_outline()
+    path, frame = result.source, result.frame
+    if outline is None:
+        result.messages.insert(-1, _msg("chưa dựng kho lớp: không tính được phần diện tích nằm ngoài tỉnh",
+                                        "no layer store built: the area outside the province was not computed"))
+        if clip:
+            raise ImportFailed(path, "không cắt theo ranh giới tỉnh được vì chưa dựng kho lớp", "cannot clip to the province: "
+                               "the layer store is not built", "Chạy `geo-app build` trước.", "Run `geo-app build` first.")
+        return
+    geoms = frame.geometry.values
+    total = float(shapely.area(geoms).sum())
+    inside = shapely.intersection(geoms, outline)
+    outside_m2 = max(total - float(shapely.area(inside).sum()), 0.0)
+    share = outside_m2 / total if total else 0.0
+    result.outside_ha, result.outside_share = outside_m2 / 1e4, share
+    if outside_m2 < MIN_PART_M2:
+        result.messages.insert(-1, _msg("toàn bộ diện tích nằm trong tỉnh Lào Cai", "the whole area lies inside Lào Cai province"))
+        return
+    vi = f"{num_vi(outside_m2 / 1e4, 2)} ha ({num_vi(share * 100, 1)} %) diện tích nằm ngoài tỉnh Lào Cai"
+    en = f"{num_en(outside_m2 / 1e4, 2)} ha ({num_en(share * 100, 1)} %) of the area lies outside Lào Cai province"
+    if not clip:
+        result.messages.insert(-1, _msg(f"CẢNH BÁO: tệp '{path.name}': {vi}; có thể cắt theo ranh giới tỉnh (dòng lệnh --clip, "
+                                        "Python clip=True, trên web chọn 'Cắt theo ranh giới tỉnh')",
+                                        f"WARNING: file '{path.name}': {en}; it can be clipped to the province (--clip on the "
+                                        "command line, clip=True in Python, 'Clip to the province' on the web)"))
+        return
+    rows, layers = _rows_and_layers(frame)
+    kept = []
+    for i, (geom, cut) in enumerate(zip(geoms, inside)):
+        polygonal, _ = _polygonal_part(cut)
+        if polygonal is not None:
+            polygonal, _, _ = _drop_small(polygonal, MIN_PART_M2)
+        if abs(geom.area - (polygonal.area if polygonal is not None else 0.0)) >= MIN_PART_M2:
+            after = float(polygonal.area) if polygonal is not None else 0.0
+            where_vi, where_en = _where(rows[i], layers[i], result.format in ("CSV", "XLSX"))
+            text = _msg(f"ĐÃ SỬA: tệp '{path.name}', {where_vi}: cắt theo ranh giới tỉnh; diện tích "
+                        f"{num_vi(geom.area / 1e4, 4)} ha → {num_vi(after / 1e4, 4)} ha",
+                        f"REPAIRED: file '{path.name}', {where_en}: clipped to the province; area "
+                        f"{num_en(geom.area / 1e4, 4)} ha → {num_en(after / 1e4, 4)} ha")
+            result.messages.insert(-1, text)
+            result.repairs.append(GeometryRepair(_int_row(rows[i]), layers[i], "clipped to the province", float(geom.area),
+                                                 after, True, text))
+        kept.append(polygonal)
+    if all(g is None for g in kept):
+        raise ImportFailed(path, "toàn bộ vùng nằm ngoài tỉnh Lào Cai: cắt theo ranh giới tỉnh thì không còn gì",
+                           "the whole area lies outside Lào Cai province: nothing is left after clipping",
+                           "Kiểm tra hệ tọa độ (--crs) và tệp nguồn.", "Check the CRS (--crs) and the source file.")
+    frame["geometry"] = gpd.GeoSeries(kept, index=frame.index, crs=frame.crs)
+    result.frame = frame[frame.geometry.notna()].reset_index(drop=True)
+    result.clipped = True
+    result.messages.insert(-1, _msg(f"đã cắt theo ranh giới tỉnh: bỏ {vi}", f"clipped to the province: removed {en}"))
+
+
 # --- tables ------------------------------------------------------------------------------------------
 
 def _read_table(path: Path, *, sheet, overrides, kind, crs, encoding, layer) -> ImportResult:
@@ -625,9 +957,10 @@ def _read_table(path: Path, *, sheet, overrides, kind, crs, encoding, layer) -> 
         sheets = _xlsx_sheets(path, sheet)
         guess = enc.EncodingGuess(encoding or enc.UTF8, {})
         table = None
-        for name, rows in sheets:
+        for name, rows, formulas in sheets:
             table = tb.make_table(rows, overrides, sheet=name)
             if table is not None:
+                ig.refuse_formulas(path, formulas, name)
                 break
         fmt = "XLSX"
         if table is not None:
@@ -643,7 +976,9 @@ def _read_table(path: Path, *, sheet, overrides, kind, crs, encoding, layer) -> 
         lines = raw.splitlines()
         guess = enc.EncodingGuess(encoding, {}) if encoding else enc.guess_bytes(lines)
         text = enc.DECODERS[guess.encoding](raw) if guess.encoding != enc.UTF8 else raw.decode("utf-8-sig", errors="replace")
-        table = tb.make_table(tb.rows_from_csv(unicodedata.normalize("NFC", text)), overrides)
+        rows = tb.rows_from_csv(unicodedata.normalize("NFC", text))
+        ig.refuse_formulas(path, ig.csv_formula_cells(rows))
+        table = tb.make_table(rows, overrides)
         fmt = "CSV"
     if table is None:
         accepted = "X/Y (X = tung độ), Kinh độ/Vĩ độ, lon/lat, Easting/Northing"
@@ -657,7 +992,8 @@ def _xlsx_sheets(path: Path, sheet: str | None):
     try:
         import openpyxl
 
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        # data_only=False: a formula cell gives its formula, never a cached value (refused below)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:
         raise ImportFailed(path, f"không mở được bảng tính ({_short(exc)})", f"cannot open the spreadsheet ({_short(exc)})",
                            "Lưu lại thành .xlsx bằng Excel hoặc LibreOffice.", "Save it again as .xlsx from Excel or LibreOffice.") from None
@@ -665,7 +1001,20 @@ def _xlsx_sheets(path: Path, sheet: str | None):
         names = book.sheetnames
         if sheet is not None and sheet not in names:
             raise ImportFailed(path, f"không có trang tính '{sheet}' (có: {', '.join(names)})", f"no sheet '{sheet}' (sheets: {', '.join(names)})")
-        return [(n, [list(r) for r in book[n].iter_rows(values_only=True)]) for n in ([sheet] if sheet else names)]
+        out = []
+        for n in ([sheet] if sheet else names):
+            rows, formulas = [], []
+            for r, cells in enumerate(book[n].iter_rows(), start=1):
+                row = []
+                for c, cell in enumerate(cells):
+                    if getattr(cell, "data_type", None) == "f":
+                        formulas.append(f"{ig.column_letter(c)}{r}")
+                        row.append(None)
+                    else:
+                        row.append(getattr(cell, "value", None))
+                rows.append(row)
+            out.append((n, rows, formulas))
+        return out
     finally:
         book.close()
 
@@ -690,6 +1039,10 @@ def _table_to_result(path, fmt, table: tb.Table, guess, notes, *, kind, crs) -> 
             skipped.append((number, _msg(f"tệp '{path.name}', dòng {number}: tọa độ '{bad}' không phải là số",
                                          f"file '{path.name}', row {number}: coordinate '{bad}' is not a number")))
             continue
+        if a is not None and b is not None and not (math.isfinite(a) and math.isfinite(b)):
+            raise ImportFailed(path, f"dòng {number}: tọa độ ({row[first]}, {row[second]}) không phải số hữu hạn",
+                               f"row {number}: the coordinates ({row[first]}, {row[second]}) are not finite numbers",
+                               "Sửa tọa độ của dòng đó rồi gửi lại.", "Correct that row's coordinates and send it again.")
         if a is None or b is None:
             skipped.append((number, _msg(f"tệp '{path.name}', dòng {number}: thiếu tọa độ ({header[first]}, {header[second]})",
                                          f"file '{path.name}', row {number}: no coordinates ({header[first]}, {header[second]})")))
@@ -717,7 +1070,7 @@ def _table_to_result(path, fmt, table: tb.Table, guess, notes, *, kind, crs) -> 
     if kind == POLYGON:
         frame, built_points = _polygons_from_points(path, frame, order, group, messages)
     coords = shapely.get_coordinates(frame.geometry.values) if built_points is None else shapely.get_coordinates(built_points.geometry.values)
-    decision, frame, built_points = _project(path, coords, frame, built_points, explicit=crs)
+    decision, frame, built_points = _project(path, coords, frame, built_points, explicit=crs, areas=kind == POLYGON)
     if built_points is not None:
         built_points["source_file"] = path.name
     frame["source_file"] = path.name

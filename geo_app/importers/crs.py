@@ -3,11 +3,13 @@
 Field data comes as VN-2000 X/Y without a .prj, with a wrong one, or with the axes swapped
 (domain.md §2). Each hypothesis is projected into EPSG:9208 and scored by the share of points that
 fall inside the province (buffered, because the published outline is generalised). The magnitudes
-separate lon/lat from metres and northing from easting without doubt. What the coordinates can NOT
+separate lon/lat from metres and northing from easting without doubt. What the province alone can NOT
 separate is TM-3 (k 0.9999, EPSG:9208) from the 6° variant (k 0.9996) on the same meridian: they
 differ by 0.03 % of the distance from the origin, ~0.7 km in northing here, which leaves almost every
-point inside the province under both. Then EPSG:9208 is assumed (the provincial system for
-large-scale work) and the caller is told so and can pass ``crs=``.
+point inside the province under both. For polygons the 2025 commune boundaries decide: most
+production areas follow them, and only the right variant puts the vertices on them; when neither
+does clearly, :class:`CrsTie` asks the user. For points EPSG:9208 is assumed (the provincial system
+for large-scale work) and the caller is told so and can pass ``crs=``.
 """
 from __future__ import annotations
 
@@ -72,6 +74,15 @@ class CrsUndetermined(InputError):
 
     def __init__(self, en: str, vi: str | None = None):
         self.en, self.vi = en, vi if vi is not None else en
+        super().__init__(en)
+
+
+class CrsTie(InputError):
+    """Two candidate CRSs fit the coordinates equally well: the user must say which (never a silent
+    default). ``vi`` / ``en``: the evidence, written for each language."""
+
+    def __init__(self, en: str, vi: str):
+        self.en, self.vi = en, vi
         super().__init__(en)
 
 
@@ -238,6 +249,82 @@ def _province_from_store(path: str, stamp: int) -> shapely.Geometry:
     return geom
 
 
+def _store_stamp() -> tuple[str, int] | None:
+    try:
+        from geo_app.settings import settings
+
+        path = settings().store_path
+        return (str(path), path.stat().st_mtime_ns) if path.exists() else None
+    except Exception as exc:  # no settings or no store: the callers fall back, and say so
+        log.info("no layer store: %s", exc)
+        return None
+
+
+def province_outline() -> shapely.Geometry | None:
+    """The 2025 province in EPSG:9208 (not buffered), or None without a layer store."""
+    stamp = _store_stamp()
+    return _outline_from_store(*stamp) if stamp else None
+
+
+@lru_cache(maxsize=4)
+def _outline_from_store(path: str, stamp: int) -> shapely.Geometry:
+    from geo_app import layers
+
+    geom = shapely.union_all(layers.read("province").geometry.values)
+    shapely.prepare(geom)
+    return geom
+
+
+#: A vertex within this distance (m) of a 2025 commune boundary "follows" it. The TM-3 and 6°
+#: variants put the same numbers ~0.7 km apart, so the right one leaves boundary vertices metres
+#: from the commune edges and the wrong one hundreds of metres.
+EDGE_MATCH_M = 25.0
+#: The commune-edge evidence is clear when the better candidate has at least this share of vertices
+#: on commune edges and beats the other by at least ``EDGE_LEAD``.
+EDGE_ENOUGH = 0.2
+EDGE_LEAD = 0.15
+_EDGE_PIECE = 64  # vertices per indexed piece of the commune boundaries
+
+
+@lru_cache(maxsize=4)
+def _commune_edges(path: str, stamp: int):
+    """An STRtree over short pieces of the 2025 commune boundaries (EPSG:9208)."""
+    from geo_app import layers
+
+    rings = shapely.get_rings(shapely.get_parts(layers.read("communes").geometry.values))
+    pieces = []
+    for ring in rings:
+        coords = shapely.get_coordinates(ring)
+        for start in range(0, len(coords) - 1, _EDGE_PIECE):
+            pieces.append(shapely.linestrings(coords[start:start + _EDGE_PIECE + 1]))
+    return shapely.STRtree(pieces)
+
+
+def _edge_share(crs: CRS, x: np.ndarray, y: np.ndarray, swapped: bool) -> float | None:
+    """The share of vertices within ``EDGE_MATCH_M`` of a 2025 commune boundary under this CRS."""
+    stamp = _store_stamp()
+    if stamp is None:
+        return None
+    try:
+        tree = _commune_edges(*stamp)
+    except Exception as exc:  # a store without communes: no edge evidence
+        log.info("no commune edges: %s", exc)
+        return None
+    xs, ys = (y, x) if swapped else (x, y)
+    if len(xs) > 500:
+        idx = np.linspace(0, len(xs) - 1, 500).astype(int)
+        xs, ys = xs[idx], ys[idx]
+    with np.errstate(all="ignore"):
+        ex, ny = transformer_to_store(crs).transform(xs, ys, errcheck=False)
+    ex, ny = np.asarray(ex, float), np.asarray(ny, float)
+    ok = np.isfinite(ex) & np.isfinite(ny)
+    if not ok.any():
+        return 0.0
+    points = shapely.points(ex[ok], ny[ok])
+    hits = tree.query(points, predicate="dwithin", distance=EDGE_MATCH_M)
+    return float(len(np.unique(hits[0])) / len(ex))
+
+
 @lru_cache(maxsize=1)
 def _province_from_bbox() -> shapely.Geometry:
     t = Transformer.from_crs(WGS84, STORE_CRS, always_xy=True)
@@ -276,13 +363,17 @@ def _sample(x, y, limit: int = 2000):
 
 
 def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str | None = None,
-               declared_by: str | tuple[str, str] = ("tệp .prj", ".prj file")) -> CrsDecision:
+               declared_by: str | tuple[str, str] = ("tệp .prj", ".prj file"), areas: bool = False) -> CrsDecision:
     """Decide the CRS (and axis order) of coordinates ``x``, ``y`` as they come in the file.
 
     ``explicit``: the caller's ``crs=``, trusted (only the axis order is still checked).
     ``declared``: what the file says (.prj, GeoPackage metadata), trusted if the points then fall in
     the province. Otherwise every hypothesis is tried.
     ``declared_by``: what declared it, (Vietnamese, English), e.g. ("tệp KML", "KML file").
+    ``areas``: the coordinates are polygon vertices. When TM-3 and the 6° variant both put them in
+    the province, the one under which the edges follow the 2025 commune boundaries wins; when
+    neither does clearly, :class:`CrsTie` is raised (the user must say). Points keep the old rule:
+    TM-3 assumed, ``ambiguous`` set and the reason saying so.
     """
     by_vi, by_en = (declared_by, declared_by) if isinstance(declared_by, str) else declared_by
     if explicit is not None:
@@ -335,6 +426,16 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
         rng = f"X {x.min():.6g}…{x.max():.6g}, Y {y.min():.6g}…{y.max():.6g}"
         rng_vi = f"X {num_vi(x.min())}…{num_vi(x.max())}, Y {num_vi(y.min())}…{num_vi(y.max())}"
         raise CrsUndetermined(rng, rng_vi)
+    if declared is not None and inside < INSIDE_ENOUGH:
+        # no other CRS does better than the declared one: keep it, and say the data lie outside
+        crs, _ = canonical(declared)
+        label = crs_label(crs)
+        straight, _ = _shares(crs, x, y, False, region, wide)
+        vi = (f"theo {by_vi}: {label}; chỉ {straight * 100:.0f} % số điểm nằm trong tỉnh và không hệ tọa độ nào khác "
+              f"đặt chúng vào tỉnh — kiểm tra lại dữ liệu")
+        en = (f"from the {by_en}: {label}; only {straight:.0%} of the points fall inside the province and no other CRS "
+              f"puts them there — check the data")
+        return CrsDecision(crs, label, False, vi, en, inside_share=straight)
 
     prefix_vi, prefix_en = "", ""
     if declared is not None:
@@ -346,8 +447,10 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
     elif swapped:
         swap_vi = "; hai trục bị đảo (trục thứ nhất là tung độ X theo quy ước Việt Nam), đã đổi lại"
         swap_en = "; the axes were swapped (the first is the northing, X in the Vietnamese convention) and were put back"
-    where_vi = f"{inside * 100:.0f} % số điểm nằm trong tỉnh (so với {extent_vi})"
-    where_en = f"{inside:.0%} of the points fall inside the province (tested against {extent_en})"
+    where_vi = (f"{inside * 100:.0f} % số điểm nằm trong tỉnh hoặc cách ranh giới tỉnh dưới "
+                f"{EDGE_TOLERANCE_M / 1000:.0f} km (so với {extent_vi})")
+    where_en = (f"{inside:.0%} of the points lie inside the province or within {EDGE_TOLERANCE_M / 1000:.0f} km of "
+                f"its outline (tested against {extent_en})")
     if inside == 0:
         where_vi = f"không điểm nào nằm trong tỉnh, nhưng nằm gần tỉnh (trong {REGION_MARGIN_M / 1000:.0f} km) — kiểm tra lại dữ liệu"
         where_en = f"no point falls inside the province, but they are near it (within {REGION_MARGIN_M / 1000:.0f} km) — check the data"
@@ -361,6 +464,30 @@ def decide_crs(x, y, *, declared: CRS | str | None = None, explicit: CRS | str |
         return CrsDecision(crs, label, swapped, vi, en, ambiguous=True, inside_share=inside)
 
     other = next(s for s in scored if s[0][2] == swapped and s[0][1] != label)
+    if abs(other[1] - inside) <= SAME_SHARE and areas:
+        tm3, six = CRS.from_user_input(STORE_CRS), VN2000_6DEG
+        e_tm3, e_six = _edge_share(tm3, x, y, swapped), _edge_share(six, x, y, swapped)
+        if e_tm3 is not None and e_six is not None:
+            evidence_vi = (f"{e_tm3 * 100:.0f} % số đỉnh nằm trên ranh giới xã 2025 (trong {EDGE_MATCH_M:.0f} m) theo TM-3, "
+                           f"{e_six * 100:.0f} % theo múi 6°")
+            evidence_en = (f"{e_tm3:.0%} of the vertices lie on 2025 commune boundaries (within {EDGE_MATCH_M:.0f} m) "
+                           f"under TM-3, {e_six:.0%} under the 6° variant")
+            best, second = max(e_tm3, e_six), min(e_tm3, e_six)
+            if best >= EDGE_ENOUGH and best - second >= EDGE_LEAD:
+                crs, label = (tm3, STORE_CRS) if e_tm3 > e_six else (six, VN2000_6DEG_LABEL)
+                vi = (f"{prefix_vi}chọn {label} theo bằng chứng: {where_vi}{swap_vi} dưới cả TM-3 lẫn múi 6°, nhưng "
+                      f"{evidence_vi}")
+                en = (f"{prefix_en}chose {label} on the evidence: {where_en}{swap_en} under both TM-3 and the 6° variant, "
+                      f"but {evidence_en}")
+                return CrsDecision(crs, label, swapped, vi, en, inside_share=inside)
+        else:
+            evidence_vi = "không có ranh giới xã để so (chưa dựng kho lớp)"
+            evidence_en = "no commune boundaries to compare with (no layer store)"
+        raise CrsTie(
+            f"without a usable CRS (.prj) the coordinates fit VN-2000 TM-3 104°45' ({STORE_CRS}, k=0.9999) and the 6° variant on the "
+            f"same meridian (k=0.9996, ~0.7 km apart) equally: {where_en} under both; {evidence_en}",
+            f"không có hệ tọa độ dùng được (tệp .prj), tọa độ hợp như nhau với VN-2000 TM-3 104°45' ({STORE_CRS}, k=0,9999) và múi 6° cùng "
+            f"kinh tuyến (k=0,9996, lệch ~0,7 km): {where_vi} theo cả hai; {evidence_vi}")
     if abs(other[1] - inside) <= SAME_SHARE:
         ambiguous = True
         crs, label = CRS.from_user_input(STORE_CRS), STORE_CRS  # the provincial large-scale system

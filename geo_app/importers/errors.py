@@ -12,8 +12,11 @@ class ImportFailed(InputError):
     The importers only read, so when this is raised nothing stored has changed.
     """
 
-    def __init__(self, path: str | Path, problem_vi: str, problem_en: str, hint_vi: str = "", hint_en: str = ""):
+    def __init__(self, path: str | Path, problem_vi: str, problem_en: str, hint_vi: str = "", hint_en: str = "",
+                 choices: list[str] | None = None):
         self.path = Path(path)
+        #: what the user may choose from to settle the problem (the layers of a file that holds several)
+        self.choices = list(choices or [])
         self.problem_vi, self.problem_en = problem_vi, problem_en
         self.hint_vi, self.hint_en = hint_vi, hint_en
         name = self.path.name

@@ -8,7 +8,8 @@ from flask_login import current_user
 from geo_app import layers
 from geo_app.production import workflow
 from geo_app.serve.maps.presentation import web_presentation
-from geo_app.serve.web.extensions import roles_required
+from geo_app.serve.web import uploads
+from geo_app.serve.web.extensions import json_requested, roles_required
 
 bp = Blueprint("workflow", __name__, url_prefix="/products")
 SEES_DRAFTS = ("officer", "approver")
@@ -56,6 +57,12 @@ def products():
 
 @bp.get("/<product_id>")
 def product(product_id: str):
+    return _product_page(product_id)
+
+
+def _product_page(product_id: str, *, area: dict | None = None, upload: dict | None = None):
+    """The product page; after a refused upload, with the officer's selections (``area``) and the
+    upload's errors and choices (``upload``) kept in the form."""
     base = _call(workflow.base_product, product_id)
     sees = _sees_drafts()
     all_versions = workflow.versions(product_id)
@@ -72,10 +79,12 @@ def product(product_id: str):
             "former": sorted(zip(former["code"], former["full_name"] + " – " + former["former_district"].fillna("")),
                              key=lambda t: t[1]),
         }
-    area = current.area if current else workflow.default_area(product_id)
+    if area is None:
+        area = current.area if current else workflow.default_area(product_id)
     return render_template("product.html", product=base, pid=product_id, versions=shown, current=current,
                            area=area, options=options, sees_drafts=sees,
-                           findings=workflow.shown_findings(current) if current else [])
+                           findings=workflow.shown_findings(current) if current else [],
+                           upload=upload or uploads.form_state(files=area.get("files") or []))
 
 
 @bp.get("/<product_id>/history")
@@ -96,11 +105,18 @@ def save_draft(product_id: str):
         "former_districts": _call(workflow.parse_codes, request.form.getlist("former_districts"), 3, "former_districts"),
         "files": [],
     }
-    upload = request.files.get("file")
-    if upload is not None and upload.filename:
-        upload = (upload.filename, upload.stream)
-    else:
-        upload = None
+    choice = uploads.UploadChoice.from_form(request.form)
+    try:
+        prepared = uploads.prepare(request.files.getlist("file"), choice)
+    except uploads.UploadRefused as exc:
+        if json_requested():
+            abort(400, description=exc.message)
+        # the form again, with what the officer chose and each error naming the file
+        current = workflow.latest(product_id)
+        kept = current.area.get("files", []) if current is not None else []
+        return _product_page(product_id, area=area, upload=uploads.form_state(choice, exc, kept)), 400
+    upload = prepared.as_upload() if prepared is not None else None
+    if upload is None:
         if request.form.get("keep_files") == "1":
             current = workflow.latest(product_id)
             if current is not None:
