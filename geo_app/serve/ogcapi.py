@@ -62,9 +62,9 @@ SUPPORTED_CRS = {
 _CRS_ALIASES = {"OGC:CRS84": CRS84, "CRS84": CRS84, "EPSG:4326": EPSG4326, "EPSG:9208": EPSG9208,
                 "EPSG:4756": EPSG4756, "[OGC:CRS84]": CRS84, "[EPSG:4326]": EPSG4326, "[EPSG:9208]": EPSG9208,
                 "[EPSG:4756]": EPSG4756}
-#: Decimals of degrees served: 1e-9° is 0.1 mm, so a client's coordinates agree with the store
-#: within a millimetre; projected EPSG:9208 coordinates are served exactly as stored.
-_DEGREE_DECIMALS = 9
+#: Decimals of degrees served: rounding to 1e-8° moves a point by at most 0.56 mm, so a client's
+#: coordinates agree with the store within a millimetre; projected EPSG:9208 coordinates are served exactly as stored.
+_DEGREE_DECIMALS = 8
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -609,8 +609,22 @@ def _attributes(node) -> set[str]:
 _UNSUPPORTED_CQL = (cql_ast.TemporalPredicate, cql_ast.Function, cql_ast.ArrayPredicate, cql_ast.Arithmetic)
 
 
+def _bbox_literal(*values):
+    """CQL2's spatial literal ``BBOX(minx, miny, maxx, maxy)`` (or 6 numbers with heights), which
+    pygeofilter parses as a function call."""
+    if len(values) not in (4, 6) or not all(isinstance(v, (int, float)) for v in values):
+        raise ValueError("BBOX takes 4 or 6 numbers")
+    minx, miny, maxx, maxy = values if len(values) == 4 else (values[0], values[1], values[3], values[4])
+    return shapely.box(minx, miny, maxx, maxy)
+
+
+_FUNCTIONS = {"BBOX": _bbox_literal, "bbox": _bbox_literal}
+
+
 def _unsupported(node) -> str | None:
-    if isinstance(node, _UNSUPPORTED_CQL):
+    if isinstance(node, cql_ast.Function) and node.name in _FUNCTIONS:
+        pass
+    elif isinstance(node, _UNSUPPORTED_CQL):
         return type(node).__name__
     subs = node.get_sub_nodes() if isinstance(node, cql_ast.Node) else node if isinstance(node, (list, tuple)) else []
     for sub in subs:
@@ -737,7 +751,7 @@ def select(col: _Collection, query: ItemsQuery) -> np.ndarray:
         frame = col.filter_frame(query.filter_crs)
         try:
             with np.errstate(invalid="ignore"):
-                mask = to_filter(frame, node, {**{f: f for f in col.fields}, GEOMETRY: "geometry"})
+                mask = to_filter(frame, node, {**{f: f for f in col.fields}, GEOMETRY: "geometry"}, _FUNCTIONS)
             mask = np.asarray(pd.Series(mask).fillna(False), dtype=bool)
             if mask.shape != (col.size,):
                 raise ValueError("not one truth value per feature")
@@ -905,7 +919,7 @@ def export(collection_id: str, fmt: str, args: dict | None = None) -> tuple[byte
         out = io.StringIO()
         table = frame.drop(columns="geometry", errors="ignore")
         if col.is_spatial:
-            table = table.assign(wkt_crs84=shapely.to_wkt(col.view(CRS84).geoms[idx], rounding_precision=9))
+            table = table.assign(wkt_crs84=shapely.to_wkt(col.view(CRS84).geoms[idx], rounding_precision=8))
         writer = csv.writer(out)
         writer.writerow(table.columns)
         for row in table.itertuples(index=False):
