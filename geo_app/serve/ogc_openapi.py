@@ -7,6 +7,8 @@ live service against this document with a property-based tester (schemathesis).
 """
 from __future__ import annotations
 
+import re
+
 from geo_app.serve import ogcapi
 
 _REF = "#/components/"
@@ -58,8 +60,6 @@ def _params() -> dict:
         "filter-lang": q("filter-lang", {"type": "string", "enum": ["cql2-text"], "default": "cql2-text"},
                          "Ngôn ngữ của filter / filter language"),
         "filter-crs": q("filter-crs", crs, "Hệ tọa độ của hình học trong filter / CRS of filter geometries"),
-        "sortby": q("sortby", {"type": "string"}, "Sắp xếp: tên thuộc tính, '-' để giảm dần / property names, "
-                    "'-' for descending, comma-separated"),
         "version": q("version", {"type": "string"}, "Phiên bản dữ liệu (trong liên kết next/prev) / data version "
                      "(set by next/prev links)"),
     }
@@ -149,6 +149,11 @@ def openapi(base: str) -> dict:
                       "schema": {"type": "string" if col.field_types[name] == "string" else col.field_types[name]},
                       "description": f"Lọc theo / filter on '{name}' (bằng / equals)"} for name in col.fields]
         spatial = [p("bbox"), p("bbox-crs")] if col.is_spatial else []
+        names = "|".join(re.escape(name) for name in col.fields)
+        sortby = {"name": "sortby", "in": "query", "required": False,
+                  "schema": {"type": "string", "pattern": f"^[+-]?({names})(,[+-]?({names}))*$"},
+                  "description": "Sắp xếp: tên thuộc tính, '-' để giảm dần / property names, '-' for descending, "
+                  "comma-separated"}
         ops = f"{cid.replace('-', '_')}"
         paths[f"/collections/{cid}"] = {"get": {
             "summary": f"Tập dữ liệu / collection '{cid}'", "operationId": f"describe_{ops}", "tags": [cid],
@@ -168,7 +173,7 @@ def openapi(base: str) -> dict:
         paths[f"/collections/{cid}/items"] = {"get": {
             "summary": f"Đối tượng / features of '{cid}'", "operationId": f"items_{ops}", "tags": [cid],
             "parameters": [p("f-items"), p("lang"), *spatial, p("crs"), p("limit"), p("offset"), p("filter"),
-                           p("filter-lang"), p("filter-crs"), p("sortby"), p("version"), *queryable],
+                           p("filter-lang"), p("filter-crs"), sortby, p("version"), *queryable],
             "responses": items_resp}}
         item_resp = _responses(_content(_ref("schemas", f"{cid}.feature"), _GEOJSON), 400, 404, 500)
         item_resp["200"]["headers"] = items_resp["200"]["headers"]
