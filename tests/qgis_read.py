@@ -11,7 +11,14 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import QgsApplication, QgsFeatureRequest, QgsRectangle, QgsVectorLayer  # noqa: E402
+from qgis.core import (  # noqa: E402
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsFeatureRequest,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+)
 
 
 def main(spec_path, out_path):
@@ -29,17 +36,27 @@ def main(spec_path, out_path):
         value = str(read["value"]).replace("'", "''")
         layer.setSubsetString(f"\"{read['field']}\" = '{value}'")
         request = QgsFeatureRequest()
-        if read["bbox"]:
-            request.setFilterRect(QgsRectangle(*read["bbox"]))
+        rect = QgsRectangle(*read["bbox"]) if read["bbox"] else None
+        if layer.crs().authid() != read["crs"] and read["crs"] != "CRS84":
+            # QGIS 3.22's OAPIF provider has no Part 2 (it ignores srsname and reads CRS84): let QGIS
+            # reproject on the client, as a QGIS project in VN-2000 does
+            target = QgsCoordinateReferenceSystem(read["crs"])
+            context = QgsProject.instance().transformContext()
+            request.setDestinationCrs(target, context)  # the filter rectangle is then in the target CRS
+        if rect is not None:
+            request.setFilterRect(rect)
             request.setFlags(QgsFeatureRequest.ExactIntersect)
         wkts, names = [], []
         for feature in layer.getFeatures(request):
             geom = feature.geometry()
             wkts.append(None if geom.isNull() else geom.asWkt(10))
             names.append(str(feature[read["field"]]))
-        results.append({"wkt": wkts, "values": names, "crs": layer.crs().authid()})
-    json.dump(results, open(out_path, "w"))
-    app.exitQgis()
+        results.append({"wkt": wkts, "values": names, "layer_crs": layer.crs().authid()})
+    with open(out_path, "w") as fh:
+        json.dump(results, fh)
+    # QGIS 3.22 also segfaults in its own teardown (exitQgis with OAPIF layers read): the verdict is
+    # written, so leave without it
+    os._exit(0)
 
 
 if __name__ == "__main__":
