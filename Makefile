@@ -24,6 +24,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	@# headless QGIS (Debian's python3-qgis, run by /usr/bin/python3) is one of the OGC API clients tested
+	@/usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+	    python3-qgis qgis-providers; }
 	touch $@
 
 install: $(VENV)/.installed

@@ -62,7 +62,7 @@ def test_epsg_9208_is_exactly_the_store(client):
     for feature, geom in zip(resp.get_json()["features"], store.geometry.values[:3]):
         served = shapely.geometry.shape(feature["geometry"])
         assert shapely.equals_exact(served, geom, tolerance=0), "no round trip through WGS 84"
-    one = client.get(f"/ogcapi/collections/peaks/items/1?crs=EPSG:9208")
+    one = client.get("/ogcapi/collections/peaks/items/1?crs=EPSG:9208")
     assert one.headers["Content-Crs"] == f"<{EPSG}9208>"
     x, y = one.get_json()["geometry"]["coordinates"][:2]
     store_peak = layers.read("peaks").geometry.values[0]
