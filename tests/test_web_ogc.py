@@ -367,3 +367,44 @@ def test_downloads(client):
     assert "Xã Pha Long" in set(table.loc[table.full_name == "Xã Tả Gia Khâu", "new_commune"])
     csv = client.get("/ogcapi/collections/peaks/items?f=csv")
     assert "wkt_crs84" in csv.get_data(as_text=True).splitlines()[0]
+
+
+def test_a_provider_without_a_version_is_versioned_by_its_content(client):
+    """SYNTHETIC: a reader of its own (as the confirmed production areas have) and no version."""
+    from geo_app.serve import ogcapi
+
+    rows = {"n": 3}
+
+    def read():
+        return gpd.GeoDataFrame({"name": ["Vùng"] * rows["n"]}, crs="EPSG:9208",
+                                geometry=[shapely.box(420_000 + i * 100, 2_480_000, 420_050 + i * 100, 2_480_050)
+                                          for i in range(rows["n"])])
+
+    ogcapi.register(ogcapi.Provider.from_layer("communes", read=read))
+    try:
+        assert client.get("/ogcapi/collections/communes/items").get_json()["numberMatched"] == 3
+        rows["n"] = 4
+        assert client.get("/ogcapi/collections/communes/items").get_json()["numberMatched"] == 4
+    finally:
+        ogcapi.unregister("communes")
+    assert client.get("/ogcapi/collections/communes/items").get_json()["numberMatched"] == 99
+    too_long = client.get("/ogcapi/collections/communes/items", query_string={"filter": "kind = 'x' OR " * 1000 + "1=1"})
+    assert too_long.status_code == 400 and too_long.get_json()["description"].startswith("filter")
+
+
+@pytest.mark.parametrize("op, predicate", [
+    ("S_INTERSECTS", shapely.intersects), ("S_DISJOINT", shapely.disjoint), ("S_CONTAINS", shapely.contains),
+    ("S_WITHIN", shapely.within), ("S_TOUCHES", shapely.touches), ("S_CROSSES", shapely.crosses),
+    ("S_OVERLAPS", shapely.overlaps), ("S_EQUALS", shapely.equals),
+])
+def test_every_declared_spatial_function(client, op, predicate):
+    """CQL2 spatial-functions: each S_ function as shapely computes it in the store CRS."""
+    from geo_app import layers
+
+    store = layers.read("communes")
+    x0, y0, x1, y1 = store.geometry.values[0].bounds
+    literal = shapely.box(x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    want = [i + 1 for i, g in enumerate(store.geometry.values) if predicate(g, literal)]
+    got = client.get("/ogcapi/collections/communes/items", query_string={
+        "filter": f"{op}(geometry, {literal.wkt})", "filter-crs": "EPSG:9208", "limit": 200}).get_json()
+    assert [f["id"] for f in got["features"]] == want, op

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -165,9 +166,22 @@ class Provider:
         the store and versioned with it. ``read``/``version`` replace those, e.g. for a layer whose
         publishable part (the confirmed versions) comes from the workflow."""
         info = layers.info(layer_id)
+        if version is None:
+            # a reader of its own without a version: the version is what it reads (read each request)
+            version = store_version if read is None else (lambda: content_version(read()))
         return cls(layer_id, info.title, info.description, dict(info.fields), info.geometry,
-                   read or (lambda: layers.read(layer_id)), version or store_version,
-                   available or (lambda: True))
+                   read or (lambda: layers.read(layer_id)), version, available or (lambda: True))
+
+
+def content_version(frame: pd.DataFrame) -> str:
+    """A data version computed from the features themselves (properties and geometry)."""
+    digest = hashlib.sha1(str(len(frame)).encode())
+    props = frame.drop(columns="geometry", errors="ignore")
+    digest.update(pd.util.hash_pandas_object(props.astype(str), index=False).to_numpy().tobytes())
+    if isinstance(frame, gpd.GeoDataFrame):
+        for wkb in shapely.to_wkb(np.asarray(frame.geometry.values)):
+            digest.update(wkb or b"-")
+    return digest.hexdigest()[:16]
 
 
 _PLUGGED: dict[str, Provider] = {}
@@ -360,25 +374,23 @@ class _Collection:
                 hit = self._frames.setdefault(crs, hit)
         return hit
 
-    @cached_property
-    def extent(self) -> list[float] | None:
-        """The CRS84 bounding box."""
+    def _extent(self, crs: str) -> list[float] | None:
         if not self.is_spatial or not self.size:
             return None
-        b = self.view(CRS84).bounds
+        b = self.view(crs).bounds
         if np.isnan(b).all():
             return None
         return [float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])), float(np.nanmax(b[:, 3]))]
 
     @cached_property
+    def extent(self) -> list[float] | None:
+        """The CRS84 bounding box."""
+        return self._extent(CRS84)
+
+    @cached_property
     def storage_extent(self) -> list[float] | None:
         """The bounding box in EPSG:9208 (exact, from the stored coordinates)."""
-        if not self.is_spatial or not self.size:
-            return None
-        b = self.view(STORAGE_CRS).bounds
-        if np.isnan(b).all():
-            return None
-        return [float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])), float(np.nanmax(b[:, 3]))]
+        return self._extent(STORAGE_CRS)
 
     @cached_property
     def field_types(self) -> dict[str, str]:
@@ -606,6 +618,8 @@ def _attributes(node) -> set[str]:
     return found
 
 
+#: A CQL2 text longer than this is refused (parsing cost grows with it; real filters are short).
+MAX_FILTER_CHARS = 8000
 _UNSUPPORTED_CQL = (cql_ast.TemporalPredicate, cql_ast.Function, cql_ast.ArrayPredicate, cql_ast.Arithmetic)
 
 
@@ -640,6 +654,8 @@ def parse_filter(text: str | None, lang: str | None, fields: list[str], is_spati
         raise _bad(f"filter-lang: '{lang[:40]}' không hỗ trợ; chỉ có cql2-text / only cql2-text is supported")
     if text is None or text.strip() == "":
         return None
+    if len(text) > MAX_FILTER_CHARS:
+        raise _bad(f"filter: dài quá {MAX_FILTER_CHARS} ký tự / longer than {MAX_FILTER_CHARS} characters")
     try:
         node = parse_cql2_text(text)
     except Exception as exc:  # lark's errors (and some of pygeofilter's) for text that does not parse
