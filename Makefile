@@ -55,6 +55,11 @@ clean:
 
 # Terrain + groundwater-potential benchmark against xarray-spatial (not part of `make test`; see
 # README.md "Benchmarks"). BENCH_ARGS passes options, e.g. `make bench-terrain BENCH_ARGS="--size 1000 --skip-peer"`.
+# OGC API pages at 16 clients: whole-layer reads against a small page, per byte (needs apache2-utils).
+.PHONY: bench-ogc-pages
+bench-ogc-pages: build
+	$(BIN)/python bench/bench_ogc_pages.py $(BENCH_ARGS)
+
 .PHONY: bench-terrain
 bench-terrain: install
 	$(BIN)/python bench/bench_terrain.py $(BENCH_ARGS)
