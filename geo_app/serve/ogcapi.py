@@ -36,7 +36,6 @@ import pyogrio
 import shapely
 from pygeofilter import ast as cql_ast
 from pygeofilter.backends.geopandas.evaluate import to_filter
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
 from geo_app import STORE_CRS, layers
 from geo_app.errors import GeoAppError
@@ -656,6 +655,9 @@ def parse_filter(text: str | None, lang: str | None, fields: list[str], is_spati
         return None
     if len(text) > MAX_FILTER_CHARS:
         raise _bad(f"filter: dài quá {MAX_FILTER_CHARS} ký tự / longer than {MAX_FILTER_CHARS} characters")
+    # lazy: importing the parser compiles the CQL2 grammar (0.6 s), which the app's start need not wait for
+    from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+
     try:
         node = parse_cql2_text(text)
     except Exception as exc:  # lark's errors (and some of pygeofilter's) for text that does not parse
