@@ -408,3 +408,25 @@ def test_every_declared_spatial_function(client, op, predicate):
     got = client.get("/ogcapi/collections/communes/items", query_string={
         "filter": f"{op}(geometry, {literal.wkt})", "filter-crs": "EPSG:9208", "limit": 200}).get_json()
     assert [f["id"] for f in got["features"]] == want, op
+
+
+def test_an_empty_plugged_collection(client):
+    """SYNTHETIC: a provider with nothing to publish yet (no confirmed version) is an empty collection."""
+    from geo_app.serve import ogcapi
+
+    def read():
+        return gpd.GeoDataFrame({"product_id": [], "name": []}, geometry=[], crs="EPSG:9208")
+
+    ogcapi.register(ogcapi.Provider.from_layer("production-areas", read=read, version=lambda: "none",
+                                               description={"vi": "Đã xác nhận", "en": "Confirmed"}))
+    try:
+        doc = client.get("/ogcapi/collections/production-areas").get_json()
+        assert doc["numberOfFeatures"] == 0 and doc["description"] == "Đã xác nhận / Confirmed"
+        page = client.get("/ogcapi/collections/production-areas/items?crs=EPSG:9208&bbox=103,21,105,23").get_json()
+        assert page["numberMatched"] == 0 and page["features"] == []
+        assert client.get("/ogcapi/collections/production-areas/queryables").status_code == 200
+        assert client.get("/ogcapi/collections/production-areas?f=html").status_code == 200
+        assert "/collections/production-areas/items" in client.get("/ogcapi/openapi").get_json()["paths"]
+    finally:
+        ogcapi.unregister("production-areas")
+    assert client.get("/ogcapi/collections/production-areas").status_code == 404

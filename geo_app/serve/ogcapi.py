@@ -160,15 +160,15 @@ class Provider:
     @classmethod
     def from_layer(cls, layer_id: str, read: Callable[[], pd.DataFrame] | None = None,
                    version: Callable[[], str] | None = None,
-                   available: Callable[[], bool] | None = None) -> Provider:
+                   available: Callable[[], bool] | None = None, description: dict | None = None) -> Provider:
         """A catalogue layer as a collection: described by its YAML definition; by default read from
-        the store and versioned with it. ``read``/``version`` replace those, e.g. for a layer whose
-        publishable part (the confirmed versions) comes from the workflow."""
+        the store and versioned with it. ``read``/``version``/``description`` replace those, e.g. for
+        a layer whose publishable part (the confirmed versions) comes from the workflow."""
         info = layers.info(layer_id)
         if version is None:
             # a reader of its own without a version: the version is what it reads (read each request)
             version = store_version if read is None else (lambda: content_version(read()))
-        return cls(layer_id, info.title, info.description, dict(info.fields), info.geometry,
+        return cls(layer_id, info.title, description or info.description, dict(info.fields), info.geometry,
                    read or (lambda: layers.read(layer_id)), version, available or (lambda: True))
 
 
@@ -187,8 +187,12 @@ _PLUGGED: dict[str, Provider] = {}
 
 
 def register(provider: Provider) -> None:
-    """Publish one more collection (after the store's public layers), e.g.
-    ``register(Provider.from_layer("production-areas", read=confirmed_areas, version=confirmed_version))``."""
+    """Publish one more collection (after the store's public layers; one with the id of a store layer
+    replaces it), e.g. the workflow's confirmed production areas::
+
+        register(Provider.from_layer(confirmed_areas.COLLECTION, read=confirmed_areas.confirmed_frame,
+                                     version=confirmed_areas.confirmed_state, description=confirmed_areas.DESCRIPTION))
+    """
     _PLUGGED[provider.id] = provider
 
 
