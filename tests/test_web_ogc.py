@@ -430,3 +430,16 @@ def test_an_empty_plugged_collection(client):
     finally:
         ogcapi.unregister("production-areas")
     assert client.get("/ogcapi/collections/production-areas").status_code == 404
+
+
+@pytest.mark.parametrize("value, status", [
+    ("2025-07-01T00:00:00Z", 200), ("2025-07-01", 200), ("2025-07-01/..", 200), ("../2025-07-01T00:00:00+07:00", 200),
+    ("yesterday", 400), ("../..", 400), ("2025-13", 400), ("2025-02-30", 400),
+])
+def test_datetime_is_validated(client, value, status):
+    resp = client.get("/ogcapi/collections/peaks/items", query_string={"datetime": value})
+    assert resp.status_code == status, value
+    if status == 200:
+        assert resp.get_json()["numberMatched"] == client.get("/ogcapi/collections/peaks/items").get_json()["numberMatched"]
+    else:
+        assert resp.get_json()["description"].startswith("datetime")

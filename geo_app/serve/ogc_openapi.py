@@ -52,6 +52,9 @@ def _params() -> dict:
                   style="form", explode=False),
         "bbox-crs": q("bbox-crs", crs, "Hệ tọa độ của bbox / CRS of bbox (default CRS84)"),
         "crs": q("crs", crs, "Hệ tọa độ của kết quả / CRS of the response (default CRS84; EPSG:9208 as stored)"),
+        "datetime": q("datetime", {"type": "string"}, "Thời điểm hay khoảng RFC 3339; không lớp nào có thời gian riêng nên "
+                      "không giới hạn kết quả / an RFC 3339 instant or interval; no collection has a time of its own, "
+                      "so it selects every feature"),
         "limit": q("limit", {"type": "integer", "minimum": 1, "maximum": ogcapi.MAX_LIMIT,
                              "default": ogcapi.DEFAULT_LIMIT}, "Số đối tượng mỗi trang / page size"),
         "offset": q("offset", {"type": "integer", "minimum": 0, "default": 0}, "Bỏ qua / features skipped"),
@@ -172,7 +175,7 @@ def openapi(base: str) -> dict:
                                                         "schema": {"type": "string"}}}
         paths[f"/collections/{cid}/items"] = {"get": {
             "summary": f"Đối tượng / features of '{cid}'", "operationId": f"items_{ops}", "tags": [cid],
-            "parameters": [p("f-items"), p("lang"), *spatial, p("crs"), p("limit"), p("offset"), p("filter"),
+            "parameters": [p("f-items"), p("lang"), *spatial, p("crs"), p("datetime"), p("limit"), p("offset"), p("filter"),
                            p("filter-lang"), p("filter-crs"), sortby, p("version"), *queryable],
             "responses": items_resp}}
         item_resp = _responses(_content(_ref("schemas", f"{cid}.feature"), _GEOJSON), 400, 404, 500)

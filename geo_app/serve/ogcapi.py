@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
@@ -95,8 +96,11 @@ DOWNLOADS = {
 COMMON_PARAMS = ("f", "lang")
 #: The items parameters besides the queryable properties; ``version`` ties a next/prev link to the
 #: data version it was made from.
-ITEMS_PARAMS = (*COMMON_PARAMS, "bbox", "bbox-crs", "crs", "limit", "offset", "filter", "filter-lang",
+ITEMS_PARAMS = (*COMMON_PARAMS, "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "filter", "filter-lang",
                 "filter-crs", "sortby", "version")
+#: Part 1's ``datetime``: an RFC 3339 instant (or date), or an interval with ``..`` for an open end.
+_INSTANT = r"\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?"
+_DATETIME = re.compile(rf"{_INSTANT}|(?:{_INSTANT}|\.\.|)/(?:{_INSTANT}|\.\.|)")
 ITEM_PARAMS = (*COMMON_PARAMS, "crs")
 #: The name of the geometry in CQL2 filters and in /queryables.
 GEOMETRY = "geometry"
@@ -734,10 +738,28 @@ def parse_items_query(collection_id: str, args: dict, default_limit: int = DEFAU
     node = parse_filter(text, args.get("filter-lang"), col.fields, col.is_spatial)
     limit = parse_int("limit", args.get("limit"), default_limit, 1, max_limit)
     offset = parse_int("offset", args.get("offset"), 0, 0)
+    when = args.get("datetime")
+    if when and (not _DATETIME.fullmatch(when) or when in ("/", "../..", "../", "/..") or not _real_instants(when)):
+        raise _bad(f"datetime: '{when[:60]}' không phải thời điểm hay khoảng RFC 3339 / is not an RFC 3339 instant or "
+                   "interval (e.g. 2025-07-01T00:00:00Z or 2025-07-01/..)")
+    # no collection has a time of its own (the layers are the state at their sources' dates):
+    # a valid datetime selects every feature, as in pygeoapi
     props = tuple(sorted((k, v) for k, v in args.items() if k in col.fields))
     return ItemsQuery(bbox, bbox_crs, crs, limit, offset, text.strip() if node is not None else None, filter_crs,
                       props, parse_sortby(args.get("sortby"), col.fields), col.version,
                       bool(args.get("bbox-crs")), bool(args.get("crs")))
+
+
+def _real_instants(text: str) -> bool:
+    """Every instant of a datetime value is a real date and time (no 2025-02-30)."""
+    for part in text.split("/"):
+        if part in ("", ".."):
+            continue
+        try:
+            datetime.fromisoformat(part.upper() if "T" in part.upper() else part)
+        except ValueError:
+            return False
+    return True
 
 
 def _matches(value, text: str) -> bool:
@@ -881,7 +903,7 @@ def _make_items(col: _Collection, base: str, query: ItemsQuery, fmt: str) -> Ite
             + '],"numberMatched":%d,"numberReturned":%d,"links":%s}' % (
                 len(selected), len(page), json.dumps(links, ensure_ascii=False, separators=(",", ":"))))
     raw = body.encode("utf-8")
-    return Items(col.id, query.crs, raw, gzip.compress(raw, 5) if fmt == "json" else b"",
+    return Items(col.id, query.crs, raw, gzip.compress(raw, 5, mtime=0) if fmt == "json" else b"",
                  [col.properties[i] for i in page], [int(i) + 1 for i in page], int(len(selected)), len(page), links)
 
 
