@@ -9,17 +9,18 @@ small page's cost per byte.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
+
+from bench_web import free_port, wait_for  # the web benchmark's server helpers (bench/ is the script's path)
 
 PAGES = {
     "small": "/ogcapi/collections/communes/items?limit=10&bbox=103.75,22.25,104.10,22.55",
@@ -35,12 +36,6 @@ from geo_app.serve.web import create_app
 app = create_app({"SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "OFFLINE_MAP": True})
 serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8)
 """
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ab(url: str, seconds: float, clients: int) -> dict:
@@ -66,22 +61,17 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("ab"):
         sys.exit("ab (Debian apache2-utils) is needed")
-    port = _port()
+    port = free_port()
     log = Path(tempfile.mkdtemp()) / "server.log"
     with log.open("w") as fh:
         proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=fh, stderr=subprocess.STDOUT,
                                 env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/ogcapi/conformance", timeout=5).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    sys.exit(f"the app did not start; last lines of {log}:\n" + "\n".join(log.read_text().splitlines()[-20:]))
-                time.sleep(0.2)
+        try:
+            wait_for(base + "/ogcapi/conformance", proc, timeout=60)
+        except RuntimeError as exc:
+            sys.exit(f"{exc}; last lines of {log}:\n" + "\n".join(log.read_text().splitlines()[-20:]))
         for url in PAGES.values():  # warm-up: each page serialised and cached once
             urllib.request.urlopen(urllib.request.Request(base + url, headers={"Accept-Encoding": "gzip"}),
                                    timeout=120).read()
@@ -93,10 +83,10 @@ def main() -> None:
                           "clients": args.clients, "seconds": args.seconds}
         print(json.dumps(out, indent=2))
     finally:
-        proc.terminate()
-        try:
+        proc.terminate()  # our own server, by its process object
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+        if proc.poll() is None:
             proc.kill()
 
 
