@@ -28,6 +28,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
 	fi
+	@# headless QGIS (Debian's python3-qgis, run by /usr/bin/python3) is one of the OGC API clients tested
+	@/usr/bin/python3 -c "import qgis.core" >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends \
+	    python3-qgis qgis-providers; }
 	touch $@
 
 # JupyterLab only for the notebooks target (an optional extra), so `make run` and `make test` stay lean.
@@ -63,6 +68,11 @@ clean:
 
 # Terrain + groundwater-potential benchmark against xarray-spatial (not part of `make test`; see
 # README.md "Benchmarks"). BENCH_ARGS passes options, e.g. `make bench-terrain BENCH_ARGS="--size 1000 --skip-peer"`.
+# OGC API pages at 16 clients: whole-layer reads against a small page, per byte (needs apache2-utils).
+.PHONY: bench-ogc-pages
+bench-ogc-pages: build
+	$(BIN)/python bench/bench_ogc_pages.py $(BENCH_ARGS)
+
 .PHONY: bench-terrain
 bench-terrain: install
 	$(BIN)/python bench/bench_terrain.py $(BENCH_ARGS)
