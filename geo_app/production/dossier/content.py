@@ -17,17 +17,16 @@ from geo_app.production.products import Product
 #: Sources by their official names, as a reviewer looks them up (the repository URLs and hashes
 #: are in the manifest).
 OFFICIAL_SOURCES = (
-    "Bản đồ hành chính sau sắp xếp đơn vị hành chính 2025 (sapnhap.bando.com.vn, Bộ Nông nghiệp và Môi trường) "
-    "/ the government reference map of the 2025 administrative units",
-    "Danh mục và mã số đơn vị hành chính Việt Nam (Tổng cục Thống kê, mã GSO) / GSO administrative unit codes",
-    "Nghị quyết 202/2025/QH15 của Quốc hội về sắp xếp đơn vị hành chính cấp tỉnh (tỉnh Lào Cai mới từ 01/07/2025) "
-    "/ Resolution 202/2025/QH15 (the new Lào Cai province)",
-    "Nghị quyết 1673/NQ-UBTVQH15 ngày 16/06/2025 của Ủy ban Thường vụ Quốc hội về sắp xếp đơn vị hành chính cấp xã "
-    "tỉnh Lào Cai / Resolution 1673/NQ-UBTVQH15 (the 2025 communes)",
-    "Ranh giới huyện năm 2019 (gis.chinhphu.vn), chỉ dùng để chia các xã 2025 nằm trên hai huyện cũ / 2019 district "
-    "outlines (gis.chinhphu.vn), used only to cut the 2025 communes that straddle two former districts",
-    "Natural Earth 1:10m (sông, biên giới quốc gia, điểm dân cư) / Natural Earth 1:10m rivers, borders, towns",
+    "Bản đồ đơn vị hành chính sau sắp xếp 2025 (sapnhap.bando.com.vn) / government reference map",
+    "Mã đơn vị hành chính, Tổng cục Thống kê / GSO unit codes",
+    "hai nghị quyết trên / the two resolutions",
+    "ranh giới huyện 2019 (gis.chinhphu.vn) chỉ để chia xã 2025 nằm trên hai huyện cũ / 2019 district outlines, "
+    "only to cut straddling communes",
+    "Natural Earth 1:10m",
 )
+#: The legal basis printed on every sheet: the province and the communes it shows.
+LEGAL_BASIS = ("Căn cứ / legal basis: NQ 202/2025/QH15 (tỉnh Lào Cai mới / new province); NQ 1673/NQ-UBTVQH15 "
+               "ngày 16/06/2025 (xã, phường 2025 / 2025 communes)")
 
 #: Abbreviations some sources use in unit names, written out on a sheet that is signed.
 _ABBREVIATIONS = (("Thị trấn N.T ", "Thị trấn Nông trường "), ("Thị trấn NT ", "Thị trấn Nông trường "))

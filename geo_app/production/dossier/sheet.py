@@ -26,6 +26,7 @@ from pyproj import Proj, Transformer
 
 from geo_app import STORE_CRS
 from geo_app.production.dossier import layout
+from geo_app.production.dossier.content import LEGAL_BASIS
 from geo_app.production.dossier.labels import PT_TO_MM, Placer, text_size_mm
 
 #: Geographic VN-2000: the graticule of a VN-2000 map is in its own datum, ~200 m from WGS 84 here.
@@ -55,6 +56,8 @@ DISTRICT_PT = 7.6
 NEIGHBOUR_PT = 7.2
 COUNTRY_PT = 9.0
 TOWN_PT = 6.4
+#: Height of the two signature blocks at the foot of the panel (× k).
+BLOCKS_MM = 46.0
 #: Diameter of the hollow boundary-point marker.
 MARKER_MM = 1.5
 #: When not every point number fits, every N-th is shown, N from this series.
@@ -575,10 +578,13 @@ def _draw_panel(page: _Page, d: SheetData, tol: float, k: float, step: int) -> N
         _title(col, d)
         _scale(page, col, d)
         _legend(page, col, d, step)
-        _locator_section(page, col, d)
         _statements(col, d)
-        blocks_top = col.y - 1.5 * k
-        _blocks(page, d, p.panel_x0 + pad, p.panel_y0 + 2 * k, p.panel_w - 2 * pad, blocks_top - p.panel_y0 - 2 * k)
+        blocks_h = BLOCKS_MM * k
+        # The locator takes what room is left between the statements and the signature blocks.
+        room = col.y - (p.panel_y0 + 2 * k + blocks_h) - 6 * k
+        if room >= 12 * k:
+            _locator_section(page, col, d, min(room, 40 * k))
+        _blocks(page, d, p.panel_x0 + pad, p.panel_y0 + 2 * k, p.panel_w - 2 * pad, blocks_h)
         return
     # Portrait: the panel runs along the foot in three columns.
     width = (p.panel_w - 4 * pad) / 3
@@ -668,19 +674,27 @@ def _legend(page: _Page, col: _Column, d: SheetData, step: int) -> None:
         ("line:grid", f"Lưới tọa độ VN-2000, {layout.fmt_int(layout.grid_interval_m(d.scale))} m", "VN-2000 grid"),
         ("line:graticule", "Lưới kinh vĩ độ VN-2000", "VN-2000 graticule"),
     ]
-    row = 2 * MIN_PT * PT_TO_MM * 1.2 + 0.4
+    size = max(6.3 * k, MIN_PT)
+    line_h = size * PT_TO_MM * 1.2
+    text_w = col.w - 10.5 * k
     for kind, vi, en in entries:
-        _legend_symbol(page, kind, col.x, col.y - row / 2, 8 * k, 3.2 * k, k)
-        page.text(col.x + 10.5 * k, col.y, vi, max(6.3 * k, MIN_PT), va="top")
-        page.text(col.x + 10.5 * k, col.y - max(6.3 * k, MIN_PT) * PT_TO_MM * 1.2, en, MIN_PT, "i", va="top",
-                  color=COLOURS["label"])
-        col.skip(row + 0.6 * k)
+        # One line when the Vietnamese and English fit side by side, else two.
+        both = f"{vi} / {en}"
+        one_line = text_size_mm(both, font(size))[0] <= text_w
+        row = line_h + 0.6 if one_line else 2 * line_h + 0.4
+        _legend_symbol(page, kind, col.x, col.y - (line_h if one_line else row) / 2, 8 * k, 3.2 * k, k)
+        if one_line:
+            page.text(col.x + 10.5 * k, col.y, both, size, va="top")
+        else:
+            page.text(col.x + 10.5 * k, col.y, vi, size, va="top")
+            page.text(col.x + 10.5 * k, col.y - line_h, en, MIN_PT, "i", va="top", color=COLOURS["label"])
+        col.skip(row + 0.5 * k)
     col.skip(1.5 * k)
 
 
-def _locator_section(page: _Page, col: _Column, d: SheetData) -> None:
+def _locator_section(page: _Page, col: _Column, d: SheetData, loc_h: float | None = None) -> None:
     k = col.k
-    loc_h = 36.0 * k
+    loc_h = loc_h or 36.0 * k
     col.lines("Vị trí trong tỉnh / Location in the province", 6.3 * k, "b")
     _locator(page, d, col.x, col.y - loc_h, col.w, loc_h)
     col.skip(loc_h + 2.0 * k)
@@ -688,23 +702,22 @@ def _locator_section(page: _Page, col: _Column, d: SheetData) -> None:
 
 def _statements(col: _Column, d: SheetData) -> None:
     k = col.k
-    col.lines("Hệ tọa độ VN-2000, kinh tuyến trục 104°45', múi chiếu 3° (EPSG:9208) / VN-2000, central meridian "
-              "104°45', 3° zone", 6.3 * k, "b")
+    col.lines("Hệ tọa độ VN-2000, kinh tuyến trục 104°45', múi chiếu 3° (EPSG:9208)", 6.3 * k, "b")
     gam = Proj(STORE_CRS).get_factors(*Transformer.from_crs(STORE_CRS, "EPSG:4756", always_xy=True).transform(
         (d.extent[0] + d.extent[2]) / 2, (d.extent[1] + d.extent[3]) / 2)).meridian_convergence
     minutes = d.graticule_minutes or layout.graticule_minutes(d.scale)
-    col.lines(f"Lưới {layout.fmt_int(layout.grid_interval_m(d.scale))} m: X (bắc), Y (đông) của đường lưới; kinh vĩ "
-              f"tuyến mỗi {layout.dms(minutes / 60, minutes)}; độ hội tụ kinh tuyến tại tâm {layout.angle_text(gam)}. / "
-              f"Grid labels: X north, Y east; convergence {layout.angle_text(gam)}.", 6 * k)
+    col.lines(f"Lưới {layout.fmt_int(layout.grid_interval_m(d.scale))} m (X bắc, Y đông / X north, Y east); kinh vĩ "
+              f"tuyến mỗi {layout.dms(minutes / 60, minutes)}; hội tụ kinh tuyến / convergence {layout.angle_text(gam)}",
+              6 * k)
     col.lines(f"Diện tích / area: {layout.fmt_dec(d.area_ha)} ha · chu vi / perimeter: "
               f"{layout.fmt_dec(d.perimeter_m, 0)} m", 6.3 * k, "b")
-    for note in d.notes:
-        col.lines(note, 6 * k)
-    col.lines("Căn cứ / legal basis: NQ 202/2025/QH15; NQ 1673/NQ-UBTVQH15.", 6 * k)
+    if d.notes:
+        col.lines("Đã bỏ lỗ/mảnh < 1 m² (xem Phụ lục 2) / slivers under 1 m² removed (Annex 2)", 6 * k)
+    col.lines(LEGAL_BASIS, 6 * k)
     col.lines("Nguồn / sources: " + "; ".join(d.sources), 6 * k)
-    col.lines(f"Ngày lập / date: {d.date_vi} · Mã hồ sơ / dossier id: {d.dossier_id}", 6 * k)
-    col.lines(f"Gói dữ liệu / package sha256: {d.package_hash[:16]} · ranh giới / boundary sha256: "
-              f"{(d.boundary_sha256 or '')[:16]}", 6 * k)
+    col.lines(f"Ngày lập / date: {d.date_vi} · {d.dossier_id}", 6 * k)
+    col.lines(f"sha256 gói / package {d.package_hash[:12]} · ranh giới / boundary {(d.boundary_sha256 or '')[:12]}",
+              6 * k)
     status = "Bản nháp / Draft" if d.is_draft else "Bản trình xác nhận / For confirmation"
     col.lines(f"Trạng thái / status: {status}", 6 * k, "b", colour=COLOURS["watermark"] if d.is_draft else None)
 
@@ -716,7 +729,7 @@ def _blocks(page: _Page, d: SheetData, x: float, y: float, w: float, h: float) -
     k = d.paper.k
     side_by_side = w > 70
     bw = (w - 2 * k) / 2 if side_by_side else w
-    bh = min(h, 58 * k) if side_by_side else min((h - 2 * k) / 2, 50 * k)
+    bh = h if side_by_side else (h - 2 * k) / 2
     agency_upper = d.agency.upper()
     governing_upper = d.governing.upper()
     blocks = (
