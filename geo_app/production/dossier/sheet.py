@@ -586,15 +586,17 @@ def _draw_panel(page: _Page, d: SheetData, tol: float, k: float, step: int) -> N
             _locator_section(page, col, d, min(room, 40 * k))
         _blocks(page, d, p.panel_x0 + pad, p.panel_y0 + 2 * k, p.panel_w - 2 * pad, blocks_h)
         return
-    # Portrait: the panel runs along the foot in three columns.
-    width = (p.panel_w - 4 * pad) / 3
-    cols = [_Column(page, p.panel_x0 + pad + i * (width + pad), width, top, k) for i in range(3)]
+    # Portrait: the panel runs along the foot in four columns, the signature blocks in the last.
+    width = (p.panel_w - 5 * pad) / 4
+    cols = [_Column(page, p.panel_x0 + pad + i * (width + pad), width, top, k) for i in range(4)]
     _title(cols[0], d)
     _scale(page, cols[0], d)
-    _legend(page, cols[0], d, step)
-    _locator_section(page, cols[1], d)
-    _statements(cols[1], d)
-    _blocks(page, d, cols[2].x, p.panel_y0 + 2 * k, width, top - p.panel_y0 - 2 * k)
+    _legend(page, cols[1], d, step)
+    _statements(cols[2], d)
+    room = cols[1].y - p.panel_y0 - 6 * k
+    if room >= 14 * k:
+        _locator_section(page, cols[1], d, min(room, 36 * k))
+    _blocks(page, d, cols[3].x, p.panel_y0 + 2 * k, width, top - p.panel_y0 - 2 * k)
 
 
 def _title(col: _Column, d: SheetData) -> None:
