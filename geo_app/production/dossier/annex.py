@@ -41,7 +41,7 @@ def commune_rows(table: pd.DataFrame) -> list[tuple[str, list[str]]]:
     """Rows of Annex 1: for each 2025 commune a bold row (whole or part, the area of its part),
     then one row per former commune it takes (wholly, and its own area where it is known)."""
     rows = []
-    for n, (code, group) in enumerate(table.groupby("commune_code", sort=True), start=1):
+    for n, (_, group) in enumerate(table.groupby("commune_code", sort=True), start=1):
         first = group.iloc[0]
         rows.append(("commune", [
             str(n), first.commune_2025, "", f"{first.commune_inclusion_vi} / {first.commune_inclusion_en}",

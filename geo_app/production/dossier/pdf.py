@@ -9,9 +9,9 @@ from pathlib import Path
 import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.text import Text
-from pyproj import CRS, Transformer
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
+from pyproj import CRS, Transformer
 
 from geo_app import STORE_CRS, __version__
 

@@ -6,7 +6,6 @@ millimetres too; grid labels are computed from the same relation, so a label sit
 """
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
