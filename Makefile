@@ -18,12 +18,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # The end-to-end web test drives Debian's Chromium through Playwright (Playwright's own browser
-# download does not work here); it is installed from Debian's packages when missing.
+# download does not work here); it is installed from Debian's packages when missing. The dossier
+# test reads the georeferenced sheet back with gdalinfo (Debian's gdal-bin has the PDF driver).
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	@command -v gdalinfo >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q gdal-bin; }
 	touch $@
 
 install: $(VENV)/.installed

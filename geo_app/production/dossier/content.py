@@ -55,11 +55,24 @@ def product_people(product: Product) -> dict:
 
 # --- former districts as the 2025 communes make them -----------------------------------------
 
+#: The outlines of the last administrative layers seen: a web app or a notebook making several
+#: dossiers from one ``AdminLayers`` cuts the straddling communes once (it is the slow part).
+_LAST_OUTLINES: list = []
+
+
 def former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
     """Each former district as the union of what the 2025 communes contribute to it: whole
     communes, and the cut part of each commune that straddles two former districts (cut by the
     2019 outlines exactly as ``resolve`` cuts it), so "the whole former district" and its drawn
     outline are one geometry."""
+    if _LAST_OUTLINES and _LAST_OUTLINES[0] is admin:
+        return _LAST_OUTLINES[1].copy()
+    outlines = _former_district_outlines(admin)
+    _LAST_OUTLINES[:] = [admin, outlines]
+    return outlines.copy()
+
+
+def _former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
     former = admin.former_communes
     communes = admin.communes.set_index("code")
     districts = admin.former_districts.sort_values("code").reset_index(drop=True)
