@@ -13,18 +13,22 @@ import shapely
 from geo_app import STORE_CRS
 
 
-def read_rivers(archive: Path, province: gpd.GeoDataFrame, margin_m: float = 5000) -> gpd.GeoDataFrame:
-    """Rivers from the Natural Earth 7z archive (one GeoJSON inside), clipped to the province + margin."""
+def read_7z_geojson(archive: Path, province: gpd.GeoDataFrame, pad_deg: float) -> gpd.GeoDataFrame:
+    """The features of the one GeoJSON in a Natural Earth 7z archive within the province's box
+    plus ``pad_deg`` (a generous pre-filter in degrees, only to skip the rest of the world)."""
     with tempfile.TemporaryDirectory() as tmp:
         with py7zr.SevenZipFile(archive, mode="r") as z:
             z.extractall(path=tmp)
         inner = sorted(Path(tmp).rglob("*.json")) + sorted(Path(tmp).rglob("*.geojson"))
         if not inner:
             raise RuntimeError(f"{archive.name}: the archive holds no GeoJSON file")
-        # A generous pre-filter in degrees (only to skip the rest of the world); the clip is in metres.
         west, south, east, north = province.to_crs("EPSG:4326").total_bounds
-        rivers = gpd.read_file(inner[0], bbox=(west - 0.2, south - 0.2, east + 0.2, north + 0.2))
-    rivers = rivers.to_crs(STORE_CRS)
+        return gpd.read_file(inner[0], bbox=(west - pad_deg, south - pad_deg, east + pad_deg, north + pad_deg))
+
+
+def read_rivers(archive: Path, province: gpd.GeoDataFrame, margin_m: float = 5000) -> gpd.GeoDataFrame:
+    """Rivers from the Natural Earth 7z archive (one GeoJSON inside), clipped to the province + margin."""
+    rivers = read_7z_geojson(archive, province, 0.2).to_crs(STORE_CRS)
     clip_to = province.buffer(margin_m)
     rivers = gpd.clip(rivers, clip_to)
     keep = [c for c in ("name", "name_vi", "name_en", "featurecla", "scalerank") if c in rivers.columns]
@@ -49,10 +53,7 @@ NEIGHBOUR_CLEAR_M = 500.0
 
 def read_neighbours(paths: list[Path]) -> gpd.GeoDataFrame:
     """The provinces bordering Lào Cai (2025 state), one polygon each, in EPSG:9208."""
-    frames = []
-    for path in sorted(paths):
-        frame = gpd.read_file(path)
-        frames.append(frame)
+    frames = [gpd.read_file(path) for path in sorted(paths)]
     merged = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs).to_crs(STORE_CRS)
     out = gpd.GeoDataFrame(
         {"code": merged["code"].astype(str).str.zfill(2), "name": merged["name"], "full_name": merged["fullName"],
@@ -91,15 +92,7 @@ def national_border(lines_path: Path, province: gpd.GeoDataFrame, neighbours: gp
 
 def read_towns(archive: Path, province: gpd.GeoDataFrame, margin_m: float = 40_000) -> gpd.GeoDataFrame:
     """Natural Earth populated places in and around the province, for orientation."""
-    with tempfile.TemporaryDirectory() as tmp:
-        with py7zr.SevenZipFile(archive, mode="r") as z:
-            z.extractall(path=tmp)
-        inner = sorted(Path(tmp).rglob("*.json")) + sorted(Path(tmp).rglob("*.geojson"))
-        if not inner:
-            raise RuntimeError(f"{archive.name}: the archive holds no GeoJSON file")
-        west, south, east, north = province.to_crs("EPSG:4326").total_bounds
-        towns = gpd.read_file(inner[0], bbox=(west - 0.5, south - 0.5, east + 0.5, north + 0.5))
-    towns = towns.to_crs(STORE_CRS)
+    towns = read_7z_geojson(archive, province, 0.5).to_crs(STORE_CRS)
     towns = towns[towns.geometry.within(shapely.buffer(shapely.union_all(province.geometry.values), margin_m))]
     out = gpd.GeoDataFrame(
         {"name": [TOWN_NAMES.get(n, n) for n in towns["name"]], "name_ne": towns["name"].values,

@@ -217,11 +217,12 @@ def _ha(value: float) -> str:
     return f"{int(round(value)):,}".replace(",", " ")
 
 
-def read_context() -> dict:
-    """Context layers of the sheet that the store may hold (neighbouring provinces, the national
-    border, towns); a store built before they existed gives none, and the sheet goes without."""
+def read_context(stored: dict | None = None) -> dict:
+    """Context layers of the sheet that the store holds (neighbouring provinces, the national
+    border, towns); a store built before they existed gives none, and the sheet goes without.
+    ``stored`` is the store's layer list (its metadata ``layers``)."""
     context = {}
-    available = {info.id for info in layers.list()}
+    available = {info.id for info in layers.list()} & set(stored if stored is not None else ())
     for layer_id in ("neighbour-provinces", "national-border", "towns"):
         if layer_id in available:
             context[layer_id] = layers.read(layer_id)

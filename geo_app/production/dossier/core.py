@@ -100,7 +100,7 @@ def _product_hashes(product: Product) -> dict:
 
 
 def _used_sources(meta: dict) -> dict:
-    known = {info.id for info in layers.list()}
+    known = {info.id for info in layers.list()} & set(meta.get("layers", {}) or LAYERS_USED)
     used = [layer_id for layer_id in (*LAYERS_USED, *CONTEXT_LAYERS) if layer_id in known]
     ids = sorted({s for layer_id in used for s in layers.info(layer_id).sources})
     stored = meta.get("sources", {})
@@ -230,7 +230,7 @@ def make_dossier(
 
     communes_table = annex_rows(product, geometry, admin)
     districts = former_district_outlines(admin)
-    context = read_context()
+    context = read_context(meta.get("layers", {}))
 
     with _staging(Path(out_dir)) as tmp:
         work = Path(tempfile.mkdtemp(prefix="work-", dir=tmp))
