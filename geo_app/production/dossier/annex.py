@@ -135,7 +135,7 @@ def _communes_page(page: _Page, d, chunk, last: bool, table: pd.DataFrame) -> No
              "are not public, so the others cannot be measured (\"n/a\").", 6, "i"),
         ]
         for text, size, style in texts:
-            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size):
+            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size, style):
                 page.text(MARGIN, y, line, size, style, va="top")
                 y -= size * 0.3528 * 1.5
 
@@ -161,7 +161,7 @@ def _points_page(page: _Page, d, chunk: pd.DataFrame, first: bool, per_col: int,
             *[(note, 6, "") for note in d.notes],
             *([(ring_ranges(bp.table), 6, "")] if bp.table["ring"].nunique() > 1 else []),
         ):
-            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size):
+            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size, style):
                 page.text(MARGIN, y, line, size, style, va="top")
                 y -= size * 0.3528 * 1.5
         y -= 1

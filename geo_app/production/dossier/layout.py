@@ -89,7 +89,7 @@ class Paper:
 
 PAPERS = {
     "A3": Paper("A3", 420.0, 297.0, margin_mm=10.0, panel_mm=100.0, side_band_mm=13.0, top_band_mm=6.0, gap_mm=4.0, k=1.0),
-    "A4": Paper("A4", 297.0, 210.0, margin_mm=7.0, panel_mm=80.0, side_band_mm=11.0, top_band_mm=5.0, gap_mm=3.0, k=0.74),
+    "A4": Paper("A4", 297.0, 210.0, margin_mm=5.0, panel_mm=80.0, side_band_mm=11.0, top_band_mm=4.5, gap_mm=3.0, k=0.74),
 }
 PORTRAIT_PANEL_MM = {"A3": 74.0, "A4": 70.0}
 

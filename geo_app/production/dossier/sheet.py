@@ -553,14 +553,16 @@ def _draw_map_labels(page: _Page, d: SheetData, tol: float, k: float, placer: Pl
 class _Column:
     """A column of the panel: text flows down from ``y``."""
 
-    def __init__(self, page: _Page, x: float, w: float, y: float, k: float):
+    def __init__(self, page: _Page | None, x: float, w: float, y: float, k: float):
+        # page None: a dry run that only measures how far the text would reach.
         self.page, self.x, self.w, self.y, self.k = page, x, w, y, k
 
     def lines(self, text, size, style="", centre=False, colour=None, gap=1.35):
         size = max(size, MIN_PT)
         for line in wrap(text, self.w, size, style):
-            self.page.text(self.x + self.w / 2 if centre else self.x, self.y, line, size, style,
-                           ha="center" if centre else "left", va="top", color=colour or COLOURS["text"])
+            if self.page is not None:
+                self.page.text(self.x + self.w / 2 if centre else self.x, self.y, line, size, style,
+                               ha="center" if centre else "left", va="top", color=colour or COLOURS["text"])
             self.y -= size * PT_TO_MM * gap
 
     def skip(self, mm):
@@ -576,9 +578,15 @@ def _draw_panel(page: _Page, d: SheetData, tol: float, k: float, step: int) -> N
         col = _Column(page, p.panel_x0 + pad, p.panel_w - 2 * pad, top, k)
         _title(col, d)
         _scale(page, col, d)
-        _legend(page, col, d, step)
-        _statements(col, d)
         blocks_h = BLOCKS_MM * k
+        # Measure first: the legend goes in two columns when one would push the statements into
+        # the signature blocks.
+        dry = _Column(None, col.x, col.w, col.y, k)
+        _legend(None, dry, d, step)
+        _statements(dry, d)
+        columns = 1 if dry.y >= p.panel_y0 + 2 * k + blocks_h + 2 * k else 2
+        _legend(page, col, d, step, columns)
+        _statements(col, d)
         # The locator takes what room is left between the statements and the signature blocks.
         room = col.y - (p.panel_y0 + 2 * k + blocks_h) - 6 * k
         if room >= 12 * k:
@@ -647,15 +655,12 @@ def _scale(page: _Page, col: _Column, d: SheetData) -> None:
     col.skip(bar_h + 5.5 * k)
 
 
-def _legend(page: _Page, col: _Column, d: SheetData, step: int) -> None:
-    k = col.k
-    col.lines("CHÚ GIẢI / LEGEND", 7.5 * k, "b")
-    col.skip(0.5 * k)
+def _legend_entries(d: SheetData, step: int) -> list[tuple[str, str, str]]:
     point_vi = "Điểm ranh giới (số hiệu, xem Phụ lục 2)"
     point_en = "Boundary point (no., Annex 2)"
     if step > 1:
         point_vi = f"Điểm ranh giới; ghi số mỗi {step} điểm (đủ ở Phụ lục 2)"
-        point_en = f"Boundary point; every {step}th numbered (all in Annex 2)"
+        point_en = f"Boundary point; 1 in {step} numbered (all in Annex 2)"
     entries = [
         ("patch", "Khu vực sản xuất (vùng địa lý)", "Production area"),
         ("point", point_vi, point_en),
@@ -664,32 +669,60 @@ def _legend(page: _Page, col: _Column, d: SheetData, step: int) -> None:
         ("line:province", "Ranh giới tỉnh", "Province boundary"),
     ]
     context = d.context or {}
-    if context.get("national-border") is not None and len(context["national-border"]):
+    frame = shapely.box(*d.extent)
+
+    def shown(layer_id: str) -> bool:  # a context layer has a legend entry only when it is on the map
+        frame_ = context.get(layer_id)
+        return frame_ is not None and bool(shapely.intersects(frame_.geometry.values, frame).any())
+
+    if shown("national-border"):
         entries.append(("line:border", "Biên giới quốc gia", "National border"))
-    if context.get("neighbour-provinces") is not None:
+    if shown("neighbour-provinces"):
         entries.append(("patch:neighbour", "Tỉnh lân cận", "Neighbouring province"))
-    if context.get("towns") is not None:
+    if shown("towns"):
         entries.append(("town", "Đô thị, điểm dân cư", "Town"))
     entries += [
         ("line:river", "Sông", "River"),
         ("line:grid", f"Lưới tọa độ VN-2000, {layout.fmt_int(layout.grid_interval_m(d.scale))} m", "VN-2000 grid"),
         ("line:graticule", "Lưới kinh vĩ độ VN-2000", "VN-2000 graticule"),
     ]
+    return entries
+
+
+def _legend(page: _Page | None, col: _Column, d: SheetData, step: int, columns: int = 1) -> None:
+    """The legend, in one column or two (when the panel is short of room); ``page`` None measures."""
+    k = col.k
+    col.lines("CHÚ GIẢI / LEGEND", 7.5 * k, "b")
+    col.skip(0.5 * k)
+    entries = _legend_entries(d, step)
     size = max(6.3 * k, MIN_PT)
     line_h = size * PT_TO_MM * 1.2
-    text_w = col.w - 10.5 * k
-    for kind, vi, en in entries:
-        # One line when the Vietnamese and English fit side by side, else two.
-        both = f"{vi} / {en}"
-        one_line = text_size_mm(both, font(size))[0] <= text_w
-        row = line_h + 0.6 if one_line else 2 * line_h + 0.4
-        _legend_symbol(page, kind, col.x, col.y - (line_h if one_line else row) / 2, 8 * k, 3.2 * k, k)
-        if one_line:
-            page.text(col.x + 10.5 * k, col.y, both, size, va="top")
-        else:
-            page.text(col.x + 10.5 * k, col.y, vi, size, va="top")
-            page.text(col.x + 10.5 * k, col.y - line_h, en, MIN_PT, "i", va="top", color=COLOURS["label"])
-        col.skip(row + 0.5 * k)
+    gap = 2.0
+    sub_w = (col.w - gap * (columns - 1)) / columns
+    text_w = sub_w - 10.5 * k
+    per_column = -(-len(entries) // columns)
+    top, lowest = col.y, col.y
+    for c in range(columns):
+        x, y = col.x + c * (sub_w + gap), top
+        for kind, vi, en in entries[c * per_column:(c + 1) * per_column]:
+            # One line when the Vietnamese and English fit side by side, else two.
+            both = f"{vi} / {en}"
+            one_line = text_size_mm(both, font(size))[0] <= text_w
+            vi_lines = [both] if one_line else wrap(vi, text_w, size)
+            en_lines = [] if one_line else wrap(en, text_w, MIN_PT, "i")
+            row = line_h * (len(vi_lines) + len(en_lines)) + 0.4
+            if page is not None:
+                _legend_symbol(page, kind, x, y - min(row, 2 * line_h) / 2, 8 * k, 3.2 * k, k)
+                yy = y
+                for text in vi_lines:
+                    page.text(x + 10.5 * k, yy, text, size, va="top")
+                    yy -= line_h
+                for text in en_lines:
+                    page.text(x + 10.5 * k, yy, text, MIN_PT, "i", va="top", color=COLOURS["label"])
+                    yy -= line_h
+            y -= row + 0.5 * k
+        lowest = min(lowest, y)
+    col.y = lowest
     col.skip(1.5 * k)
 
 
