@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # Debian packages the tests need: Chromium for the browser tests (Playwright's own browser download does
-# not work here), PostgreSQL + PostGIS for the PostGIS store tests (they start a throwaway cluster of their own).
-APT_TEST := chromium postgresql-15-postgis-3
+# not work here), PostgreSQL + PostGIS for the PostGIS store tests (they start a throwaway cluster of their own),
+# gdal-bin for reading the georeferenced sheet back with gdalinfo (its PDF driver).
+APT_TEST := chromium postgresql-15-postgis-3 gdal-bin
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -61,6 +61,25 @@ GROUPS = {
         "licence": "Public domain (Natural Earth); conversion CC0",
         "attribution": "Made with Natural Earth; GeoJSON by martynafford/natural-earth-geojson",
     },
+    "vn-2025-neighbours": {
+        "match": ("json/geojson/08_tuyen_quang/", "json/geojson/12_lai_chau/", "json/geojson/14_son_la/",
+                  "json/geojson/25_phu_tho/"),
+        "title": "Các tỉnh giáp Lào Cai từ 01/07/2025 (đã đơn giản hoá) / The provinces bordering Lào Cai from 1 July 2025 (simplified)",
+        "licence": "MIT",
+        "attribution": "thanglequoc/vietnamese-provinces-database (MIT); geometry from the government reference map sapnhap.bando.com.vn",
+    },
+    "ne-boundary-lines": {
+        "match": "ne_10m_admin_0_boundary_lines_land.json",
+        "title": "Natural Earth 1:10m đường biên giới trên đất liền / admin-0 land boundary lines",
+        "licence": "Public domain (Natural Earth); conversion CC0",
+        "attribution": "Made with Natural Earth; GeoJSON by martynafford/natural-earth-geojson",
+    },
+    "ne-populated-places": {
+        "match": "ne_10m_populated_places_simple.7z",
+        "title": "Natural Earth 1:10m điểm dân cư / populated places",
+        "licence": "Public domain (Natural Earth); conversion CC0",
+        "attribution": "Made with Natural Earth; GeoJSON by martynafford/natural-earth-geojson",
+    },
 }
 
 
@@ -72,7 +91,7 @@ def main(manifest: str) -> None:
         files = [
             {"url": r["upstream_url"], "sha256": r["sha256"], "size": int(r["bytes"])}
             for r in rows
-            if group["match"] in r["path"]
+            if any(m in r["path"] for m in ((group["match"],) if isinstance(group["match"], str) else group["match"]))
         ]
         files.sort(key=lambda f: f["url"])
         if not files:

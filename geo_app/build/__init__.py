@@ -130,9 +130,12 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
     province["area_ha"] = (province.area / 1e4).round(2)
     steps.update()
 
-    step("rivers, peaks")
+    step("context")
     rivers = context.read_rivers(paths["ne-rivers"][0], province)
     peaks = context.read_peaks(paths["ne-peaks"][0], province)
+    neighbours = context.read_neighbours(paths["vn-2025-neighbours"])
+    border = context.national_border(paths["ne-boundary-lines"][0], province, neighbours)
+    towns = context.read_towns(paths["ne-populated-places"][0], province)
     steps.update()
 
     step("production areas")
@@ -153,6 +156,9 @@ def build(cfg: Settings | None = None, force: bool = False, progress: bool = Tru
         "former-communes": former_communes,
         "rivers": rivers,
         "peaks": peaks,
+        "neighbour-provinces": neighbours,
+        "national-border": border,
+        "towns": towns,
         "production-areas": production_areas,
     }
 

@@ -37,17 +37,22 @@ def _footer(page: _Page, d, page_no: int, pages: int) -> None:
     page.text(w - MARGIN, MARGIN + 2.5, f"Trang / page {page_no}/{pages}", 6, ha="right", va="top")
 
 
-def commune_rows(former_rows: pd.DataFrame) -> list[list[str]]:
-    """Rows of Annex 1; the area is that of the 2025 commune's part, shown once per 2025 commune
-    because former-commune boundaries are not public."""
-    rows, seen = [], set()
-    for i, r in enumerate(former_rows.itertuples(index=False), start=1):
-        first = r.commune_code not in seen
-        seen.add(r.commune_code)
-        rows.append([
-            str(i), r.former_commune, r.former_district, r.commune_2025, f"{r.inclusion_vi} / {r.inclusion_en}",
-            layout.fmt_dec(r.area_ha_2025_part) if first else "″",
-        ])
+def commune_rows(table: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """Rows of Annex 1: for each 2025 commune a bold row (whole or part, the area of its part),
+    then one row per former commune it takes (wholly, and its own area where it is known)."""
+    rows = []
+    for n, (_, group) in enumerate(table.groupby("commune_code", sort=True), start=1):
+        first = group.iloc[0]
+        rows.append(("commune", [
+            str(n), first.commune_2025, "", f"{first.commune_inclusion_vi} / {first.commune_inclusion_en}",
+            layout.fmt_dec(first.commune_area_ha),
+        ]))
+        for m, r in enumerate(group.itertuples(index=False), start=1):
+            own = "" if pd.isna(r.former_area_ha) else layout.fmt_dec(r.former_area_ha)
+            rows.append(("former", [
+                f"{n}.{m}", f"   {r.former_commune}", r.former_district, f"{r.inclusion_vi} / {r.inclusion_en}",
+                own or "không riêng / n/a",
+            ]))
     return rows
 
 
@@ -55,7 +60,7 @@ def render_annex(d, former_rows: pd.DataFrame) -> list[Figure]:
     """The annex pages, numbered 2.. after the sheet (page 1)."""
     plans = []  # (kind, payload)
     rows = commune_rows(former_rows)
-    per_page_1 = 44
+    per_page_1 = 48
     chunks = [rows[i:i + per_page_1] for i in range(0, len(rows), per_page_1)] or [[]]
     for n, chunk in enumerate(chunks):
         plans.append(("communes", (chunk, n == len(chunks) - 1)))
@@ -78,46 +83,59 @@ def render_annex(d, former_rows: pd.DataFrame) -> list[Figure]:
     return figures
 
 
-def _communes_page(page: _Page, d, chunk, last: bool, former_rows: pd.DataFrame) -> None:
+def _communes_page(page: _Page, d, chunk, last: bool, table: pd.DataFrame) -> None:
     y = _header(page, d, "PHỤ LỤC 1. DANH SÁCH XÃ THUỘC KHU VỰC ĐỊA LÝ",
                 "Annex 1. Communes in the geographical area")
     cols = [  # (title vi, title en, width mm, align)
-        ("TT", "No.", 9, "center"), ("Xã cũ", "Former commune", 38, "left"),
-        ("Huyện cũ", "Former district", 36, "left"), ("Xã, phường 2025", "2025 commune", 34, "left"),
-        ("Toàn bộ / một phần", "Wholly / partly", 33, "left"), ("Diện tích (ha)", "Area inside (ha)", 30, "right"),
+        ("TT", "No.", 10, "center"), ("Xã, phường 2025 / xã cũ", "2025 commune / former commune", 52, "left"),
+        ("Huyện cũ", "Former district", 40, "left"), ("Toàn bộ / một phần", "Wholly / partly", 40, "left"),
+        ("Diện tích (ha)", "Area inside (ha)", 38, "right"),
     ]
+    width = sum(c[2] for c in cols)
     x = MARGIN
-    page.hline(MARGIN, MARGIN + sum(c[2] for c in cols), y + 1)
+    page.hline(MARGIN, MARGIN + width, y + 1)
     for vi, en, w, align in cols:
         tx = x + (w / 2 if align == "center" else (w - 1 if align == "right" else 1))
         page.text(tx, y, vi, 6.4, "b", ha=align, va="top")
-        page.text(tx, y - 3.2, en, 5.4, "i", ha=align, va="top", color=COLOURS["label"])
+        page.text(tx, y - 3.2, en, 6, "i", ha=align, va="top", color=COLOURS["label"])
         x += w
     y -= 8
-    page.hline(MARGIN, MARGIN + sum(c[2] for c in cols), y + 1)
-    for row in chunk:
+    page.hline(MARGIN, MARGIN + width, y + 1)
+    for kind, row in chunk:
         x = MARGIN
+        if kind == "commune":
+            page.hline(MARGIN, MARGIN + width, y + 1, lw=0.2)
         for (_, _, w, align), value in zip(cols, row):
             tx = x + (w / 2 if align == "center" else (w - 1 if align == "right" else 1))
-            page.text(tx, y, value, 6.3, ha=align, va="top")
+            page.text(tx, y, value, 6.3, "b" if kind == "commune" else "", ha=align, va="top")
             x += w
         y -= ROW_MM
-    page.hline(MARGIN, MARGIN + sum(c[2] for c in cols), y + 1)
+    page.hline(MARGIN, MARGIN + width, y + 1)
     if last:
         y -= 2
-        communes = former_rows.drop_duplicates("commune_code")
-        total = float(communes["area_ha_2025_part"].sum())
-        for text, size, style in (
-            (f"Số xã cũ / former communes: {len(former_rows)} · số xã, phường 2025 / 2025 communes: {len(communes)}", 7, ""),
-            (f"Tổng diện tích khu vực / total area: {layout.fmt_dec(d.area_ha)} ha "
-             f"(tổng các phần xã 2025 / sum of the 2025 parts: {layout.fmt_dec(total)} ha)", 7, "b"),
-            (f"Chu vi / perimeter: {layout.fmt_dec(d.perimeter_m, 0)} m · tính trong VN-2000 / TM-3 104°45' (EPSG:9208)", 7, ""),
-            ("Diện tích ghi cho phần của mỗi xã 2025 nằm trong khu vực (ranh giới xã cũ không được công bố); "
-             "″ = như dòng trên.", 6, "i"),
-            ("The area is given for each 2025 commune's part inside the area (former-commune boundaries are not "
-             "public); ″ = as above.", 6, "i"),
-        ):
-            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size):
+        communes = table.drop_duplicates("commune_code")
+        total = float(communes["commune_area_ha"].sum())
+        partly = communes[communes["commune_inclusion_en"] == "partly"]["commune_2025"].tolist()
+        texts = [
+            (f"Số xã, phường 2025 / 2025 communes: {len(communes)} (một phần / partly: {len(partly)}) · số xã cũ / "
+             f"former communes: {len(table)}", 7, ""),
+            (f"Tổng diện tích khu vực / total area: {layout.fmt_dec(d.area_ha)} ha = tổng các dòng xã 2025 / the sum of "
+             f"the 2025 commune rows: {layout.fmt_dec(total)} ha", 7, "b"),
+            (f"Chu vi / perimeter: {layout.fmt_dec(d.perimeter_m, 0)} m · tính trong VN-2000 / TM-3 104°45' (EPSG:9208)",
+             7, ""),
+        ]
+        if partly:
+            texts.append((f"Chỉ một phần thuộc khu vực / only partly inside: {', '.join(partly)} (theo NQ "
+                          "1673/NQ-UBTVQH15, xã 2025 gồm cả xã cũ khác / the 2025 commune also holds other former "
+                          "communes).", 6.4, "b"))
+        texts += [
+            ("Diện tích riêng của một xã cũ chỉ ghi khi nó là xã cũ duy nhất trong phần đó; ranh giới xã cũ không được "
+             "công bố nên không đo riêng được (\"không riêng\").", 6, "i"),
+            ("A former commune's own area is given where it is the only one in its part; former-commune boundaries "
+             "are not public, so the others cannot be measured (\"n/a\").", 6, "i"),
+        ]
+        for text, size, style in texts:
+            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size, style):
                 page.text(MARGIN, y, line, size, style, va="top")
                 y -= size * 0.3528 * 1.5
 
@@ -129,18 +147,21 @@ def _points_page(page: _Page, d, chunk: pd.DataFrame, first: bool, per_col: int,
         for text, size, style in (
             ("Hệ tọa độ VN-2000, kinh tuyến trục 104°45', múi chiếu 3° (EPSG:9208); X = tọa độ bắc, Y = tọa độ đông (m).",
              6.6, "b"),
-            ("VN-2000, central meridian 104°45', 3° zone (EPSG:9208); X = northing, Y = easting, metres.", 5.8, "i"),
+            ("VN-2000, central meridian 104°45', 3° zone (EPSG:9208); X = northing, Y = easting, metres.", 6, "i"),
             ("Thứ tự: theo chiều kim đồng hồ, bắt đầu từ điểm cực bắc của mỗi vòng ranh giới; các vòng xếp từ bắc "
              "xuống nam. Order: clockwise from the northernmost point of each ring; rings from north to south.", 6, ""),
             (f"Điểm ngoặt sau khi lược bỏ điểm theo Douglas–Peucker, dung sai {layout.fmt_dec(bp.tolerance_m, 0)} m "
-             f"({layout.fmt_dec(bp.tolerance_m * 1000 / d.scale, 1)} mm ở tỉ lệ 1:{layout.fmt_int(d.scale)}), "
-             f"từ {layout.fmt_int(bp.source_vertices)} đỉnh. Turning points after Douglas–Peucker reduction.", 6, ""),
+             f"(1/1000 cạnh hình vuông cùng diện tích, làm tròn 1-2-5; không phụ thuộc khổ giấy, tỉ lệ), từ "
+             f"{layout.fmt_int(bp.source_vertices)} đỉnh. Turning points after Douglas–Peucker reduction at a tolerance "
+             "chosen from the area's size, the same on every sheet and export.", 6, ""),
             (f"Diện tích / area {layout.fmt_dec(d.area_ha)} ha; chu vi / perimeter {layout.fmt_dec(d.perimeter_m, 0)} m "
              "(tính trên ranh giới đầy đủ / of the full boundary)"
-             + (f"; {bp.holes} lỗ không liệt kê / holes not listed" if bp.holes else "") + ".", 6.6, "b"),
+             + (f"; {bp.holes} lỗ (vùng không thuộc khu vực) không liệt kê / holes not listed" if bp.holes else "")
+             + ".", 6.6, "b"),
+            *[(note, 6, "") for note in d.notes],
             *([(ring_ranges(bp.table), 6, "")] if bp.table["ring"].nunique() > 1 else []),
         ):
-            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size):
+            for line in wrap(text, A4_PORTRAIT[0] - 2 * MARGIN, size, style):
                 page.text(MARGIN, y, line, size, style, va="top")
                 y -= size * 0.3528 * 1.5
         y -= 1

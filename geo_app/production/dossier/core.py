@@ -28,17 +28,26 @@ from geo_app.errors import InputError
 from geo_app.io.files import sha256_file
 from geo_app.production.area import AdminLayers, resolve
 from geo_app.production.dossier import exports, layout
-from geo_app.production.dossier.points import boundary_points
+from geo_app.production.dossier.content import (
+    annex_rows,
+    former_district_outlines,
+    product_people,
+    read_context,
+    source_names,
+    unresolved_message,
+)
+from geo_app.production.dossier.points import as_boundary_points, freeze_boundary
 from geo_app.production.products import Product, get_product
 from geo_app.production.validation import check
 from geo_app.settings import settings
 from geo_app.store.layer_store import open_store
-from geo_app.store.sources import registry
 
 DEFAULT_AGENCY = "Sở Khoa học và Công nghệ tỉnh Lào Cai"
 DEFAULT_GOVERNING = "Ủy ban nhân dân tỉnh Lào Cai"
 #: Layers the dossier reads; the manifest records the hashes of their sources.
 LAYERS_USED = ("communes", "former-communes", "former-districts", "province", "rivers")
+#: Context layers drawn when the store has them.
+CONTEXT_LAYERS = ("neighbour-provinces", "national-border", "towns")
 
 SHEET = "sheet.pdf"
 MANIFEST = "manifest.json"
@@ -91,21 +100,11 @@ def _product_hashes(product: Product) -> dict:
 
 
 def _used_sources(meta: dict) -> dict:
-    ids = sorted({s for layer_id in LAYERS_USED for s in layers.info(layer_id).sources})
+    known = {info.id for info in layers.list()} & set(meta.get("layers", {}) or LAYERS_USED)
+    used = [layer_id for layer_id in (*LAYERS_USED, *CONTEXT_LAYERS) if layer_id in known]
+    ids = sorted({s for layer_id in used for s in layers.info(layer_id).sources})
     stored = meta.get("sources", {})
     return {sid: stored.get(sid) for sid in ids}
-
-
-def _source_credits() -> list[str]:
-    reg = registry()
-    seen, credits = set(), []
-    for layer_id in ("communes", "former-districts", "rivers"):
-        for sid in layers.info(layer_id).sources:
-            text = reg[sid].attribution
-            if text not in seen:
-                seen.add(text)
-                credits.append(text)
-    return credits
 
 
 @contextmanager
@@ -138,6 +137,12 @@ def _staging(out_dir: Path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _refuse_options(sheet_paper: layout.Paper, scale: int | None) -> None:
+    """Options that need no data are refused before anything is read (well under a second)."""
+    if scale is not None:
+        layout.check_series(int(scale))
+
+
 def make_dossier(
     product: str | Product,
     out_dir: str | os.PathLike,
@@ -147,40 +152,57 @@ def make_dossier(
     agency: str = DEFAULT_AGENCY,
     governing: str = DEFAULT_GOVERNING,
     admin: AdminLayers | None = None,
+    boundary=None,
 ) -> DossierResult:
     """Make the dossier of ``product`` in ``out_dir`` (created or replaced as a whole).
 
     ``scale`` is a denominator (50000 for 1:50 000); by default the largest of the standard series
-    at which the area fits the paper's map frame. ``date`` defaults to the day the layer store was
-    built, so the same store gives the same sheet.
+    at which the area fits the paper's map frame (landscape or portrait). ``date`` defaults to the
+    day the layer store was built, so the same store gives the same sheet.
+
+    ``boundary`` is a version's frozen boundary (attributes ``geometry`` in EPSG:9208, ``points``
+    as ``boundary_points(...).table``, ``sha256``, ``area_ha``, ``perimeter_m``): when given, the
+    dossier draws and lists exactly that and does not resolve the definition again (the version
+    was checked when it was frozen). Without it the definition is resolved, checked and frozen here
+    with ``freeze_boundary``.
     """
     product = get_product(product) if isinstance(product, str) else product
     sheet_paper = layout.paper(paper)
+    _refuse_options(sheet_paper, scale)
     admin = admin or AdminLayers.from_store()
-    resolved = resolve(product, admin)
-    if not resolved.is_complete:
-        missing = "\n".join(f"  - {p.unresolved}" for p in resolved.unresolved) or "  - (không có hình học / no geometry)"
-        raise DossierError(
-            f"Không lập được hồ sơ '{product.id}': khu vực sản xuất chưa xác định đầy đủ. / Cannot make the dossier of "
-            f"'{product.id}': its production area is incomplete.\n{missing}\n"
-            "Bổ sung ranh giới xã cũ (area.former_commune_boundaries) hoặc định nghĩa lại khu vực. / Supply the "
-            "former-commune boundaries (area.former_commune_boundaries) or redefine the area."
-        )
-    # Errors of the check (invalid geometry, land outside the province) block the dossier; overlap
-    # with other products is only a warning, so other products need not be resolved here.
-    report = check(product, admin, others={}, resolved=resolved)
-    if not report.ok:
-        errors = "\n".join(f"  - {f.message}" for f in report.findings if f.level == "error")
-        raise DossierError(
-            f"Không lập được hồ sơ '{product.id}': kiểm tra có lỗi. / Cannot make the dossier of '{product.id}': "
-            f"the check found errors (run `geo-app check {product.id}`).\n{errors}"
-        )
-    geometry = resolved.geometry
+    notes: tuple[str, ...] = ()
+    if boundary is None:
+        resolved = resolve(product, admin)
+        if not resolved.is_complete:
+            raise DossierError(unresolved_message(product, resolved, admin))
+        frozen = freeze_boundary(resolved.geometry)
+        notes = frozen.notes
+    else:
+        resolved = None
+        frozen = boundary
+        notes = tuple(getattr(boundary, "notes", ()) or ())
+    geometry = frozen.geometry
+    bp = as_boundary_points(frozen)
+    area_ha, perimeter_m = float(frozen.area_ha), float(frozen.perimeter_m)
     bounds = geometry.bounds
+    # The paper and scale are settled before the (slower) check, so a refused option answers at once.
     chosen = "auto" if scale is None else "given"
-    scale = layout.choose_scale(bounds, sheet_paper) if scale is None else int(scale)
-    layout.check_scale(scale, bounds, sheet_paper)
+    if scale is None:
+        scale, sheet_paper = layout.choose_scale(bounds, sheet_paper)
+    else:
+        scale = int(scale)
+        sheet_paper = layout.check_scale(scale, bounds, sheet_paper)
     extent = layout.map_extent(bounds, sheet_paper, scale)
+    if resolved is not None:
+        # Errors of the check (invalid geometry, land outside the province) block the dossier; overlap
+        # with other products is only a warning, so other products need not be resolved here.
+        report = check(product, admin, others={}, resolved=resolved)
+        if not report.ok:
+            errors = "\n".join(f"  - {f.message}" for f in report.findings if f.level == "error")
+            raise DossierError(
+                f"Không lập được hồ sơ '{product.id}': kiểm tra có lỗi. / Cannot make the dossier of '{product.id}': "
+                f"the check found errors (run `geo-app check {product.id}`).\n{errors}"
+            )
 
     cfg = settings()
     meta = open_store(cfg).meta()
@@ -191,25 +213,28 @@ def make_dossier(
     y, m, d = date_iso.split("-")
     date_vi = f"{d}/{m}/{y}"
 
+    people = product_people(product)
     hashes = _product_hashes(product)
     sources = _used_sources(meta)
     versions = {"geo_app": __version__, "matplotlib": matplotlib.__version__, "gdal": pyogrio.__gdal_version_string__,
                 "shapely": shapely.__version__}
+    graticule = layout.graticule_minutes_for(scale, extent)
     parameters = {
-        "paper": sheet_paper.name, "scale": scale, "scale_choice": chosen, "date": date_iso,
-        "agency": agency, "governing": governing,
+        "paper": sheet_paper.name, "orientation": sheet_paper.orientation, "scale": scale, "scale_choice": chosen,
+        "date": date_iso, "agency": agency, "governing": governing,
     }
     inputs = {"product_id": product.id, "product": hashes, "store_fingerprint": meta.get("fingerprint"),
-              "sources": sources, "parameters": parameters, "software": versions}
+              "sources": sources, "parameters": parameters, "software": versions, "boundary_sha256": frozen.sha256}
     inputs_hash = _sha256_bytes(json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode())
     dossier_id = f"HS-{product.id}-{inputs_hash[:8]}"
 
-    bp = boundary_points(geometry, scale)
-    area_ha, perimeter_m = resolved.area_ha, resolved.perimeter_m
+    communes_table = annex_rows(product, geometry, admin)
+    districts = former_district_outlines(admin)
+    context = read_context(meta.get("layers", {}))
 
     with _staging(Path(out_dir)) as tmp:
         work = Path(tempfile.mkdtemp(prefix="work-", dir=tmp))
-        _write_data(tmp, work, product, geometry, bp, resolved.former_rows, dossier_id, date_iso, area_ha, perimeter_m)
+        _write_data(tmp, work, product, geometry, bp, communes_table, dossier_id, date_iso, area_ha, perimeter_m)
         shutil.rmtree(work)
         file_hashes = {name: sha256_file(tmp / name) for name in DATA_FILES}
         package_hash = _sha256_bytes("".join(f"{file_hashes[n]}  {n}\n" for n in DATA_FILES).encode())
@@ -220,12 +245,14 @@ def make_dossier(
 
         sheet_data = SheetData(
             product=product, geometry=geometry, paper=sheet_paper, scale=scale, extent=extent,
-            communes=admin.communes, former_districts=admin.former_districts, province=layers.read("province"),
+            communes=admin.communes, former_districts=districts, province=layers.read("province"),
             rivers=layers.read("rivers"), points=bp, area_ha=area_ha, perimeter_m=perimeter_m, date_vi=date_vi,
             agency=agency, governing=governing, dossier_id=dossier_id, package_hash=package_hash,
-            sources=_source_credits(), is_draft=product.status == "draft",
+            sources=source_names(), is_draft=product.status == "draft", graticule_minutes=graticule,
+            owner=people["owner"], applicant=people["applicant"], boundary_sha256=frozen.sha256,
+            notes=list(notes), context=context,
         )
-        write_pdf(tmp / SHEET, sheet_data, render_sheet, render_annex, resolved.former_rows, date_iso)
+        write_pdf(tmp / SHEET, sheet_data, render_sheet, render_annex, communes_table, date_iso)
         file_hashes[SHEET] = sha256_file(tmp / SHEET)
 
         manifest = {
@@ -240,11 +267,12 @@ def make_dossier(
                 "map_frame_mm": [sheet_paper.frame_x0, sheet_paper.frame_y0, sheet_paper.frame_w, sheet_paper.frame_h],
                 "paper_mm": [sheet_paper.width_mm, sheet_paper.height_mm],
                 "grid_interval_m": layout.grid_interval_m(scale),
-                "graticule_minutes": layout.graticule_minutes(scale),
+                "graticule_minutes": graticule,
                 "boundary_point_tolerance_m": bp.tolerance_m,
             },
             "area": {"area_ha": round(area_ha, 4), "perimeter_m": round(perimeter_m, 2),
-                     "boundary_points": int(len(bp.table)), "crs": STORE_CRS},
+                     "boundary_points": int(len(bp.table)), "crs": STORE_CRS, "boundary_sha256": frozen.sha256,
+                     "notes": list(notes)},
             "sources": sources,
             "store": {"fingerprint": meta.get("fingerprint"), "built_at": meta.get("built_at")},
             "software": versions,
@@ -280,7 +308,8 @@ def _write_data(tmp: Path, work: Path, product: Product, geometry, bp, former_ro
     points = gpd.GeoDataFrame(pts.copy(), geometry=gpd.points_from_xy(pts["y_east"], pts["x_north"]), crs=STORE_CRS)
     wgs = exports.to_wgs84(points)
     exports.write_gpkg(tmp / GPKG, area, points, date_iso)
-    exports.write_shapefile_zip(tmp / SHP_ZIP, area.drop(columns=["Description"]), "production-area", date_iso, work)
+    exports.write_shapefile_zip(tmp / SHP_ZIP, area.drop(columns=["Description"]), points, "production-area",
+                                "boundary-points", date_iso, work)
     area_wgs84 = exports.to_wgs84(area)
     exports.write_kml(tmp / KML, area_wgs84)
     exports.write_geojson(tmp / GEOJSON, area_wgs84)

@@ -37,15 +37,16 @@ def write_gpkg(path: Path, area: gpd.GeoDataFrame, points: gpd.GeoDataFrame, dat
         pyogrio.write_dataframe(points, path, layer="boundary_points", driver="GPKG", append=False)
 
 
-def write_shapefile_zip(path: Path, area: gpd.GeoDataFrame, stem: str, date_iso: str, work: Path) -> None:
-    """A zipped shapefile: .shp .shx .dbf .prj (ESRI WKT of EPSG:9208) and .cpg (UTF-8)."""
+def write_shapefile_zip(path: Path, area: gpd.GeoDataFrame, points: gpd.GeoDataFrame, stem: str, points_stem: str,
+                        date_iso: str, work: Path) -> None:
+    """A zipped pair of shapefiles, the area and its boundary points: .shp .shx .dbf .prj (ESRI WKT
+    of EPSG:9208) and .cpg (UTF-8) each."""
     shp_dir = work / "shp"
     shp_dir.mkdir()
+    options = {"ENCODING": "UTF-8", "DBF_DATE_LAST_UPDATE": date_iso}
     with gdal_date(date_iso):
-        pyogrio.write_dataframe(
-            area, shp_dir / f"{stem}.shp", driver="ESRI Shapefile",
-            layer_options={"ENCODING": "UTF-8", "DBF_DATE_LAST_UPDATE": date_iso},
-        )
+        pyogrio.write_dataframe(area, shp_dir / f"{stem}.shp", driver="ESRI Shapefile", layer_options=options)
+        pyogrio.write_dataframe(points, shp_dir / f"{points_stem}.shp", driver="ESRI Shapefile", layer_options=options)
     zip_files(path, sorted(shp_dir.iterdir()), date_iso)
 
 

@@ -6,7 +6,7 @@ metres on the ground, so the one relation that makes the sheet true is explicit:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from geo_app.errors import InputError
 
@@ -15,26 +15,29 @@ MM_PER_INCH = 25.4
 #: The standard Vietnamese series (topographic and cadastral); a sheet is never at an odd scale.
 SCALE_SERIES = (1_000, 2_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000)
 
-#: Clear space kept between the area's bounding box and the map frame, on paper.
-FIT_MARGIN_MM = 5.0
+#: Clear space kept between the area's bounding box and the map frame, on paper: enough that the
+#: outline never touches the neatline, small enough that a 1 mm miss does not halve the scale.
+FIT_MARGIN_MM = 2.0
 
 
 @dataclass(frozen=True)
 class Paper:
-    """A landscape sheet: the map frame on the left, a side panel on the right.
+    """A sheet: the map frame and the panel (on the right in landscape, along the foot in portrait).
 
-    ``k`` scales fonts and panel parts so an A4 sheet is a reduced A3 sheet, not a re-design.
+    ``k`` scales panel parts so an A4 sheet is a reduced A3 sheet, not a re-design; type never
+    goes below 6 pt whatever ``k`` is.
     """
 
     name: str
     width_mm: float
     height_mm: float
     margin_mm: float
-    panel_mm: float
-    side_band_mm: float  # room for northing labels left and right of the frame
-    top_band_mm: float  # room for easting labels above and below the frame
+    panel_mm: float  # panel width (landscape) or height (portrait)
+    side_band_mm: float  # room for northing and latitude labels left and right of the frame
+    top_band_mm: float  # room for easting and longitude labels above and below the frame
     gap_mm: float
     k: float
+    orientation: str = "landscape"
 
     @property
     def frame_x0(self) -> float:
@@ -42,10 +45,14 @@ class Paper:
 
     @property
     def frame_y0(self) -> float:
+        if self.orientation == "portrait":
+            return self.panel_y1 + self.gap_mm + self.top_band_mm
         return self.margin_mm + self.top_band_mm
 
     @property
     def frame_w(self) -> float:
+        if self.orientation == "portrait":
+            return self.width_mm - 2 * self.margin_mm - 2 * self.side_band_mm
         return self.panel_x0 - self.gap_mm - self.side_band_mm - self.frame_x0
 
     @property
@@ -54,13 +61,37 @@ class Paper:
 
     @property
     def panel_x0(self) -> float:
+        if self.orientation == "portrait":
+            return self.margin_mm
         return self.width_mm - self.margin_mm - self.panel_mm
+
+    @property
+    def panel_w(self) -> float:
+        return self.width_mm - 2 * self.margin_mm if self.orientation == "portrait" else self.panel_mm
+
+    @property
+    def panel_y0(self) -> float:
+        return self.margin_mm
+
+    @property
+    def panel_y1(self) -> float:
+        if self.orientation == "portrait":
+            return self.margin_mm + self.panel_mm
+        return self.height_mm - self.margin_mm
+
+    def turned(self) -> Paper:
+        """The same paper the other way up (the portrait panel runs along the foot, in columns)."""
+        if self.orientation == "landscape":
+            return replace(self, width_mm=self.height_mm, height_mm=self.width_mm, orientation="portrait",
+                           panel_mm=PORTRAIT_PANEL_MM[self.name])
+        return PAPERS[self.name]
 
 
 PAPERS = {
-    "A3": Paper("A3", 420.0, 297.0, margin_mm=10.0, panel_mm=100.0, side_band_mm=14.0, top_band_mm=6.0, gap_mm=4.0, k=1.0),
-    "A4": Paper("A4", 297.0, 210.0, margin_mm=8.0, panel_mm=78.0, side_band_mm=12.0, top_band_mm=5.0, gap_mm=3.0, k=0.74),
+    "A3": Paper("A3", 420.0, 297.0, margin_mm=10.0, panel_mm=100.0, side_band_mm=13.0, top_band_mm=6.0, gap_mm=4.0, k=1.0),
+    "A4": Paper("A4", 297.0, 210.0, margin_mm=5.0, panel_mm=80.0, side_band_mm=11.0, top_band_mm=4.5, gap_mm=3.0, k=0.74),
 }
+PORTRAIT_PANEL_MM = {"A3": 74.0, "A4": 70.0}
 
 
 class LayoutError(InputError):
@@ -71,40 +102,66 @@ def paper(name: str) -> Paper:
     try:
         return PAPERS[name.upper()]
     except KeyError:
-        raise LayoutError(f"Khổ giấy '{name}' không hỗ trợ / unsupported paper; use one of {sorted(PAPERS)}") from None
+        raise LayoutError(
+            f"Khổ giấy '{name}' không hỗ trợ; chọn {' hoặc '.join(sorted(PAPERS))}. / Unsupported paper '{name}': "
+            f"use one of {', '.join(sorted(PAPERS))}."
+        ) from None
 
 
-def choose_scale(bounds, sheet: Paper) -> int:
-    """The largest scale of the series at which the area's box fits the frame with its margin."""
+def _needs_mm(bounds, scale: int, margin: float) -> tuple[float, float]:
     minx, miny, maxx, maxy = bounds
+    return (maxx - minx) * 1000.0 / scale + 2 * margin, (maxy - miny) * 1000.0 / scale + 2 * margin
+
+
+def _fits(bounds, scale: int, sheet: Paper, margin: float) -> bool:
+    w_mm, h_mm = _needs_mm(bounds, scale, margin)
+    return w_mm <= sheet.frame_w and h_mm <= sheet.frame_h
+
+
+def orientations(sheet: Paper) -> tuple[Paper, Paper]:
+    landscape = PAPERS[sheet.name]
+    return landscape, landscape.turned()
+
+
+def choose_scale(bounds, sheet: Paper) -> tuple[int, Paper]:
+    """The largest scale of the series at which the area's box fits the frame with its margin, in
+    landscape or portrait (landscape when both fit)."""
     for scale in SCALE_SERIES:
-        w_mm = (maxx - minx) * 1000.0 / scale + 2 * FIT_MARGIN_MM
-        h_mm = (maxy - miny) * 1000.0 / scale + 2 * FIT_MARGIN_MM
-        if w_mm <= sheet.frame_w and h_mm <= sheet.frame_h:
-            return scale
-    raise LayoutError("Khu vực quá lớn cho khổ giấy / the area is too large for the paper at 1:1 000 000")
+        for candidate in orientations(sheet):
+            if _fits(bounds, scale, candidate, FIT_MARGIN_MM):
+                return scale, candidate
+    raise LayoutError("Khu vực quá lớn cho khổ giấy ở tỉ lệ 1:1 000 000. / The area is too large for the paper at "
+                      "1:1 000 000.")
 
 
-def check_scale(scale: int, bounds, sheet: Paper) -> None:
-    minx, miny, maxx, maxy = bounds
+def check_series(scale: int) -> None:
     if scale not in SCALE_SERIES:
         series = ", ".join(f"1:{fmt_int(s)}" for s in SCALE_SERIES)
         raise LayoutError(
             f"Tỉ lệ 1:{fmt_int(scale)} không thuộc dãy tỉ lệ chuẩn ({series}). / The scale 1:{scale} is not in "
             f"the standard series ({series}); a sheet for confirmation uses one of them."
         )
-    w_mm = (maxx - minx) * 1000.0 / scale
-    h_mm = (maxy - miny) * 1000.0 / scale
-    if w_mm > sheet.frame_w or h_mm > sheet.frame_h:
-        if sheet.name == "A4":
-            advice_vi, advice_en = "hãy chọn tỉ lệ nhỏ hơn hoặc khổ A3", "use a smaller scale or A3"
-        else:
-            advice_vi, advice_en = "hãy chọn tỉ lệ nhỏ hơn", "use a smaller scale"
-        raise LayoutError(
-            f"Ở tỉ lệ 1:{fmt_int(scale)} khu vực cần {w_mm:.0f} × {h_mm:.0f} mm, khung bản đồ {sheet.name} chỉ có "
-            f"{sheet.frame_w:.0f} × {sheet.frame_h:.0f} mm: {advice_vi}. / At 1:{scale} the area needs {w_mm:.0f} × "
-            f"{h_mm:.0f} mm; the {sheet.name} map frame is {sheet.frame_w:.0f} × {sheet.frame_h:.0f} mm: {advice_en}."
-        )
+
+
+def check_scale(scale: int, bounds, sheet: Paper) -> Paper:
+    """The orientation of ``sheet`` at which the area fits at ``scale``, or a refusal saying why."""
+    check_series(scale)
+    for candidate in orientations(sheet):
+        if _fits(bounds, scale, candidate, 0.0):
+            return candidate
+    w_mm, h_mm = _needs_mm(bounds, scale, 0.0)
+    land, port = orientations(sheet)
+    if sheet.name == "A4":
+        advice_vi, advice_en = "hãy chọn tỉ lệ nhỏ hơn hoặc khổ A3", "use a smaller scale or A3"
+    else:
+        advice_vi, advice_en = "hãy chọn tỉ lệ nhỏ hơn", "use a smaller scale"
+    raise LayoutError(
+        f"Ở tỉ lệ 1:{fmt_int(scale)} khu vực cần {w_mm:.0f} × {h_mm:.0f} mm, khung bản đồ {sheet.name} chỉ có "
+        f"{land.frame_w:.0f} × {land.frame_h:.0f} mm (ngang) hoặc {port.frame_w:.0f} × {port.frame_h:.0f} mm (dọc): "
+        f"{advice_vi}. / At 1:{scale} the area needs {w_mm:.0f} × {h_mm:.0f} mm; the {sheet.name} map frame is "
+        f"{land.frame_w:.0f} × {land.frame_h:.0f} mm landscape or {port.frame_w:.0f} × {port.frame_h:.0f} mm "
+        f"portrait: {advice_en}."
+    )
 
 
 def map_extent(bounds, sheet: Paper, scale: int) -> tuple[float, float, float, float]:
@@ -145,10 +202,31 @@ def graticule_minutes(scale: int) -> float:
     return 120.0
 
 
+def graticule_minutes_for(scale: int, extent) -> float:
+    """The graticule step for a frame: the density of ``graticule_minutes``, made finer (halved,
+    then to the next round step) until at least two meridians and two parallels cross the frame."""
+    from pyproj import Transformer  # pyproj's import is paid only by callers that draw a sheet
+
+    lon0, lat0, lon1, lat1 = Transformer.from_crs("EPSG:9208", "EPSG:4756", always_xy=True).transform_bounds(
+        *extent, densify_pts=21)
+    # Counted within the lon/lat bounds of the frame (the frame is nearly a lon/lat box at these sizes).
+    minutes = graticule_minutes(scale)
+    for step in (120.0, 60.0, 30.0, 20.0, 10.0, 5.0, 2.5, 1.0, 0.5):
+        if step > minutes:
+            continue
+        d = step / 60.0
+        n_lon = math.floor(lon1 / d + 1e-9) - math.ceil(lon0 / d - 1e-9) + 1
+        n_lat = math.floor(lat1 / d + 1e-9) - math.ceil(lat0 / d - 1e-9) + 1
+        if n_lon >= 2 and n_lat >= 2:
+            return step
+    return 0.5
+
+
 GRATICULE_RULE = {
     "vi": "Lưới kinh vĩ độ VN-2000: 1:26 000–1:80 000 → 10'; 1:81 000–1:150 000 → 20' (TT 47/2014/TT-BTNMT); "
-    "≤1:10 000 → 1'; ≤1:25 000 → 2'30\"; 1:151 000–1:300 000 → 30'; lớn hơn → 1° (lựa chọn của hệ thống).",
-    "en": "VN-2000 graticule: 10' and 20' per Circular 47/2014/TT-BTNMT; other bands are this system's choice.",
+    "≤1:10 000 → 1'; ≤1:25 000 → 2'30\"; 1:151 000–1:300 000 → 30'; lớn hơn → 1° (lựa chọn của hệ thống); dày hơn khi khung có ít hơn 2 kinh tuyến, 2 vĩ tuyến.",
+    "en": "VN-2000 graticule: 10' and 20' per Circular 47/2014/TT-BTNMT; other bands are this system's choice; "
+    "finer when fewer than 2 meridians and 2 parallels would cross the frame.",
 }
 
 
@@ -174,6 +252,14 @@ def dms(value_deg: float, step_minutes: float) -> str:
     if s or (step_minutes != int(step_minutes)):
         return f"{sign}{d}°{m:02d}'{s:02d}\""
     return f"{sign}{d}°{m:02d}'"
+
+
+def dms_seconds(value_deg: float) -> str:
+    """A corner coordinate: degrees, minutes and whole seconds, e.g. 22°05'12"."""
+    total_s = round(abs(value_deg) * 3600)
+    d, rem = divmod(total_s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{'-' if value_deg < 0 else ''}{d}°{m:02d}'{sec:02d}\""
 
 
 def mm_to_in(mm: float) -> float:
