@@ -51,7 +51,9 @@ _LOCK = threading.Lock()
 
 def load(root: str, filename: str) -> Asset:
     """The asset, read and compressed once (again only when the file changes); 404 when missing."""
-    joined = safe_join(str(ROOTS[root]), filename)
+    # a NUL byte (``%00``) makes the file system call raise ValueError: answer 404 like any other
+    # name that is not a file here
+    joined = safe_join(str(ROOTS[root]), filename) if "\x00" not in filename else None
     if joined is None:
         abort(404, description=f"'{filename}': không có tệp này / no such file")
     path = Path(joined)

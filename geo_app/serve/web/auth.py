@@ -1,4 +1,5 @@
-"""Login and logout. The accounts core is ``geo_app.serve.accounts``."""
+"""Login and logout. The accounts core is ``geo_app.serve.accounts``; failed password checks are
+limited per account and per client address by ``geo_app.serve.login_limit`` (in the database)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -6,9 +7,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
-from geo_app.serve import accounts
-from geo_app.serve.web.extensions import WebUser, limiter
+from geo_app.serve import accounts, login_limit
+from geo_app.serve.web.extensions import WebUser
 
 bp = Blueprint("auth", __name__)
 
@@ -22,8 +24,35 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def password_limits(name: str) -> dict[str, login_limit.Limit]:
+    """The failure limits that apply to a password check for account ``name`` from this client
+    (``request.remote_addr``: the client's own address, also behind the trusted proxy)."""
+    config = current_app.config
+    return {login_limit.account_key(name): login_limit.Limit.parse(config["LOGIN_RATE_LIMIT"]),
+            login_limit.address_key(request.remote_addr): login_limit.Limit.parse(config["LOGIN_ADDRESS_RATE_LIMIT"])}
+
+
+def refuse_if_limited(limits: dict[str, login_limit.Limit]) -> None:
+    """429 (with Retry-After) while the account or the client address has too many recent failures."""
+    wait = login_limit.retry_after(limits)
+    if wait:
+        raise TooManyRequests(retry_after=wait)
+
+
+def check_password(name: str, password: str) -> accounts.User | None:
+    """``accounts.authenticate`` under the failure limit: a failure counts for the account and the
+    address; a success clears the account's failures."""
+    limits = password_limits(name)
+    refuse_if_limited(limits)
+    user = accounts.authenticate(name, password)
+    if user is None:
+        login_limit.record_failure(limits)
+    else:
+        login_limit.clear(login_limit.account_key(name))
+    return user
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     error = None
     status = 200
@@ -33,7 +62,7 @@ def login():
         if not name or not password:
             error, status = _("Nhập tên và mật khẩu (trường name, password)."), 400
         else:
-            user = accounts.authenticate(name, password)
+            user = check_password(name, password)
             if user is None:
                 error, status = _("Sai tên hoặc mật khẩu."), 401
             else:
