@@ -18,12 +18,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # The end-to-end web test drives Debian's Chromium through Playwright (Playwright's own browser
-# download does not work here); it is installed from Debian's packages when missing.
+# download does not work here); the proxy test starts Debian's nginx (with an openssl-made certificate).
+# Both are installed from Debian's packages when missing.
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || { \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium nginx openssl; }
 	touch $@
 
 install: $(VENV)/.installed

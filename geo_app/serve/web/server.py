@@ -1,8 +1,8 @@
 """``geo-app serve`` in production: the application under waitress with limits that keep one
 process answering when clients misbehave, and the proxy set-up.
 
-- **Proxy**: with ``behind_proxy`` waitress trusts ``X-Forwarded-For``, ``-Proto``, ``-Host`` and
-  ``-Port`` from exactly one hop, the proxy at ``trusted_proxy`` (loopback by default: nginx on the
+- **Proxy**: with ``behind_proxy`` waitress trusts ``X-Forwarded-For``, ``-Proto`` and ``-Host``
+  from exactly one hop, the proxy at ``trusted_proxy`` (loopback by default: nginx on the
   same machine). Without it waitress removes those headers (``clear_untrusted_proxy_headers``), so
   the application would see neither HTTPS nor the client's address.
 - **Connections**: up to ``connection_limit`` open at once (waitress's default, 100, lets a hundred idle
@@ -27,7 +27,9 @@ from geo_app.serve.web.limits import MULTIPART_ENVELOPE, UPLOAD_BYTES, body_limi
 THREADS = 8
 CONNECTION_LIMIT = 1000
 CHANNEL_TIMEOUT = 30
-PROXY_HEADERS = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"}
+# the headers werkzeug's ProxyFix (applied by create_app with BEHIND_PROXY) reads too; the port travels
+# in X-Forwarded-Host ("host:port"), as nginx's $http_host gives it
+PROXY_HEADERS = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}
 
 
 def _channel_class(upload_bytes: int):
