@@ -33,7 +33,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from geo_app.serve.web import assets, auth, extensions, map_view, ogc, workflow_views
+from geo_app.serve.web import assets, auth, extensions, map_view, ogc, users_views, workflow_views
 from geo_app.settings import settings
 
 ANONYMOUS_CHOICES = ("map", "map+user", "none")
@@ -113,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=assets.static_file)
     app.add_template_global(assets.asset_url, "asset_url")
     app.register_blueprint(auth.bp)
+    app.register_blueprint(users_views.bp)
     app.register_blueprint(map_view.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(workflow_views.bp)
