@@ -111,6 +111,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     extensions.init_app(app)
     app.register_blueprint(assets.bp)
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=assets.static_file)
+    app.add_url_rule("/favicon.ico", endpoint="assets.favicon", view_func=assets.favicon)
     app.add_template_global(assets.asset_url, "asset_url")
     app.register_blueprint(auth.bp)
     app.register_blueprint(users_views.bp)

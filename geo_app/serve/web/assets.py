@@ -113,6 +113,11 @@ def static_file(filename: str):
     return respond(load("static", filename))
 
 
+def favicon():
+    """``/favicon.ico``, which browsers ask for whatever the page links: the same SVG icon."""
+    return respond(load("static", "favicon.svg"))
+
+
 def asset_url(root: str, filename: str) -> str:
     """A versioned URL for a page to link: cached for a year, changed whenever the file changes."""
     from flask import url_for
