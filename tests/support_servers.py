@@ -1,23 +1,24 @@
 """Servers the tests start themselves: the application under the production waitress set-up
-(``geo_app.serve.web.server``) and a real nginx in front of it. Each one writes its output to a log
-file (a pipe nobody reads fills up and blocks the server), is stopped by its own process id, and a
-server that does not come up fails the test naming it and quoting the end of its log. No tests here."""
+(``geo_app.serve.web.server``) and a real nginx in front of it, through ``bench/servers.py`` (output to
+a log file, stopped by their own process id, a failure names the server and quotes its log). No tests
+here."""
 from __future__ import annotations
 
 import http.client
 import json
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from servers import Server, free_port  # noqa: E402  (bench/servers.py: logs, own pids, loud failures)
+
 NGINX = os.environ.get("GEO_APP_NGINX", "/usr/sbin/nginx")
 
 APP_CODE = """
@@ -29,45 +30,6 @@ server = make_server(create_app(config), "127.0.0.1", int(sys.argv[3]), **option
 print("listening", flush=True)
 server.run()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def log_tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_until(ready, proc: subprocess.Popen, name: str, log: Path, seconds: float = 120) -> None:
-    """Poll ``ready()`` until it is true; fail naming the server and its log when it exits or never answers."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if ready():
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}; last lines of {log}:\n{log_tail(log)}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not answer in {seconds:.0f} s; last lines of {log}:\n{log_tail(log)}")
-        time.sleep(0.1)
 
 
 def _answers(host: str, port: int, path: str = "/ogcapi/conformance", tls: bool = False) -> bool:
@@ -83,19 +45,15 @@ def _answers(host: str, port: int, path: str = "/ogcapi/conformance", tls: bool 
 @contextmanager
 def app_server(home: Path, log_dir: Path, config: dict | None = None, **options):
     """The application under ``geo_app.serve.web.server.make_server`` in its own process; yields
-    ``(port, process)``. ``options`` are make_server's keyword arguments (behind_proxy, …)."""
+    ``(port, server)``. ``options`` are make_server's keyword arguments (behind_proxy, …)."""
     port = free_port()
-    log = Path(log_dir) / f"app-{port}.log"
     config = {"SECRET_KEY": "live-test", "OFFLINE_MAP": True, **(config or {})}
     env = {**os.environ, "GEO_APP_HOME": str(home), "PYTHONPATH": str(REPO)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", APP_CODE, json.dumps(config), json.dumps(options), str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: _answers("127.0.0.1", port), proc, f"geo-app (waitress, port {port})", log)
-        yield port, proc
-    finally:
-        _stop(proc)
+    with Server(f"geo-app (waitress, port {port})",
+                [sys.executable, "-c", APP_CODE, json.dumps(config), json.dumps(options), str(port)],
+                Path(log_dir) / f"app-{port}.log", env) as server:
+        server.wait_ready(lambda: _answers("127.0.0.1", port))
+        yield port, server
 
 
 NGINX_CONF = """
@@ -142,15 +100,10 @@ def nginx_proxy(upstream_port: int, folder: Path):
     conf = folder / "nginx.conf"
     conf.write_text(NGINX_CONF.format(dir=folder, port=port, body=nginx_site(upstream_port),
                                       user="user root;" if os.geteuid() == 0 else ""))
-    log = folder / "error.log"
-    with (folder / "nginx.out").open("wb") as out:
-        proc = subprocess.Popen([NGINX, "-p", str(folder), "-c", str(conf), "-e", str(log), "-g", "daemon off;"],
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: _answers("127.0.0.1", port, tls=True), proc, f"nginx (port {port})", log)
+    with Server(f"nginx (port {port})", [NGINX, "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log"),
+                                        "-g", "daemon off;"], folder / "nginx.out") as server:
+        server.wait_ready(lambda: _answers("127.0.0.1", port, tls=True))
         yield port
-    finally:
-        _stop(proc)
 
 
 class Client:
