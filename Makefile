@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 MIRROR := $(abspath ../shared/data/mirror)
 export GEO_APP_DATA_MIRROR ?= $(if $(wildcard $(MIRROR)/MANIFEST.tsv),$(MIRROR),)
 
-.PHONY: run test build install install-test clean bench-web
+.PHONY: run test build install install-test clean bench bench-web bench-dossier
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,22 @@ test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Web benchmark (issue 4): needs apt packages python3-venv python3-gdal libsqlite3-mod-spatialite apache2-utils
-# (installed by the script when run as root) and makes bench/out/pygeoapi-venv for the peer.
-bench-web: build
+# Benchmarks (docs/benchmarks.md), not part of `make test`. `make bench` runs them all and writes one
+# JSON (bench/out/bench.json: machine, load before/after each block, figures). BENCH_TERRAIN_ARGS and
+# BENCH_WEB_ARGS pass options, e.g. BENCH_TERRAIN_ARGS="--size 1000 --skip-peer".
+# The web benchmark needs the apt packages python3-venv python3-gdal libsqlite3-mod-spatialite
+# apache2-utils (installed by the script when run as root), makes bench/out/pygeoapi-venv for the peer,
+# and drives Chromium through Playwright (make install-test).
+bench: build install-test
 	$(BIN)/pip install --quiet mapclassify
-	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/run_all.py --terrain-args "$(BENCH_TERRAIN_ARGS)" --web-args "$(BENCH_WEB_ARGS)"
+
+bench-web: build install-test
+	$(BIN)/pip install --quiet mapclassify
+	$(BIN)/python bench/bench_web.py $(BENCH_WEB_ARGS)
+
+bench-dossier: build
+	$(BIN)/python bench/bench_dossier.py
 
 clean:
 	rm -rf $(VENV) var
