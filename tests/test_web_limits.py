@@ -121,3 +121,12 @@ def test_login_limit_counts_failures_only_per_account_and_survives_restarts(stor
     # a new process (a restart, or a second worker) sees the same count
     with app_server(store_home, tmp_path, config) as (port, _):
         assert Client(port, "127.0.0.4").login(name, PASSWORD).status == 429
+
+
+def test_silent_client_is_disconnected_after_the_channel_timeout(store_home, tmp_path):
+    """A client that opens a connection and sends half a request, then nothing, is closed by the server
+    (here after 2 s, ``channel_timeout``; 30 s in production) instead of holding the connection."""
+    with app_server(store_home, tmp_path, channel_timeout=2) as (port, _):
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            sock.sendall(b"GET /ogcapi HTTP/1.1\r\nHost: x\r\n")
+            assert sock.recv(1024) == b"", "the server closed the silent connection"
