@@ -32,12 +32,15 @@ def _page(status: int = 200, notice: str | None = None, error: str | None = None
                            notice=notice, error=error, temporary=temporary), status
 
 
-def _act(action, *args):
-    """Run an account change; a bad input is shown on the page (400) with the form kept."""
+def _change(action, notice: str, temporary_for: str | None = None):
+    """Run an account change and show the page again: with ``notice`` (and, for ``temporary_for``, the
+    temporary password the action returned, this once), or a bad input's message (400)."""
     try:
-        return action(*args), None
+        result = action()
     except accounts.AccountError as exc:
-        return None, exc.message
+        return _page(400, error=exc.message)
+    temporary = {"name": temporary_for, "password": result} if temporary_for else None
+    return _page(notice=notice, temporary=temporary)
 
 
 @bp.get("/users")
@@ -51,51 +54,41 @@ def admin_users():
 @limiter.limit(ADMIN_POST_LIMIT)
 def add_user():
     name, role = request.form.get("name", "").strip(), request.form.get("role", "")
-    password = accounts.temporary_password()
-    user, error = _act(lambda: accounts.add_user(name, role, password, actor=current_user.name,
-                                                 must_change_password=True))
-    if error:
-        return _page(400, error=error)
-    return _page(notice=_("Đã tạo tài khoản %(name)s.", name=user.name), temporary={"name": user.name,
-                                                                                   "password": password})
+
+    def add():
+        password = accounts.temporary_password()
+        accounts.add_user(name, role, password, actor=current_user.name, must_change_password=True)
+        return password
+
+    return _change(add, _("Đã tạo tài khoản %(name)s.", name=name), temporary_for=name)
 
 
 @bp.post("/users/<name>/role")
 @roles_required("admin")
 @limiter.limit(ADMIN_POST_LIMIT)
 def change_role(name: str):
-    _done, error = _act(accounts.set_role, name, request.form.get("role", ""), current_user.name)
-    if error:
-        return _page(400, error=error)
-    return _page(notice=_("Đã đổi vai trò của %(name)s.", name=name))
+    return _change(lambda: accounts.set_role(name, request.form.get("role", ""), current_user.name),
+                   _("Đã đổi vai trò của %(name)s.", name=name))
 
 
 @bp.post("/users/<name>/disable")
 @roles_required("admin")
 @limiter.limit(ADMIN_POST_LIMIT)
 def disable(name: str):
-    _done, error = _act(lambda: accounts.disable_user(name, actor=current_user.name))
-    if error:
-        return _page(400, error=error)
-    return _page(notice=_("Đã khóa tài khoản %(name)s; các phiên đăng nhập của tài khoản đã kết thúc.", name=name))
+    return _change(lambda: accounts.disable_user(name, actor=current_user.name),
+                   _("Đã khóa tài khoản %(name)s; các phiên đăng nhập của tài khoản đã kết thúc.", name=name))
 
 
 @bp.post("/users/<name>/enable")
 @roles_required("admin")
 @limiter.limit(ADMIN_POST_LIMIT)
 def enable(name: str):
-    _done, error = _act(accounts.enable_user, name, current_user.name)
-    if error:
-        return _page(400, error=error)
-    return _page(notice=_("Đã mở khóa tài khoản %(name)s.", name=name))
+    return _change(lambda: accounts.enable_user(name, current_user.name), _("Đã mở khóa tài khoản %(name)s.", name=name))
 
 
 @bp.post("/users/<name>/reset-password")
 @roles_required("admin")
 @limiter.limit(ADMIN_POST_LIMIT)
 def reset_password(name: str):
-    password, error = _act(accounts.reset_password, name, current_user.name)
-    if error:
-        return _page(400, error=error)
-    return _page(notice=_("Đã đặt lại mật khẩu của %(name)s.", name=name),
-                 temporary={"name": name, "password": password})
+    return _change(lambda: accounts.reset_password(name, current_user.name),
+                   _("Đã đặt lại mật khẩu của %(name)s.", name=name), temporary_for=name)
