@@ -235,7 +235,9 @@
       img.onload = function () { finish(true); };
       img.onerror = function () { finish(false); };
       img.referrerPolicy = 'strict-origin-when-cross-origin';
-      img.src = L.Util.template(template, {s: 'a', z: z, x: t.x, y: t.y, r: ''});
+      try {
+        img.src = L.Util.template(template, {s: 'a', z: z, x: t.x, y: t.y, r: ''});
+      } catch (e) { finish(true); }  /* a template with keys of its own: let Leaflet's layer try */
     }
     function choose(kind) {
       if (kind === 'osm' && tiles) {
