@@ -85,6 +85,15 @@ def test_upload_of_20_mb_is_let_through(server):
     assert not answer.startswith(b"HTTP/1.1 413") and answer.startswith(b"HTTP/1.1 4"), answer[:200]
 
 
+@pytest.mark.parametrize("path,size,status", [("/login", 64 * 1024, 413), ("/account", 64 * 1024, 413),
+                                              ("/products/lon-den-van-ban/1/submit", 2 * 1024 * 1024, 413),
+                                              ("/login", 8 * 1024, 400)])
+def test_application_applies_the_same_body_limits(client, path, size, status):
+    """Under any WSGI server: the per-path limit holds before the CSRF check reads the form."""
+    resp = client.post(path, data={"name": "x" * size})
+    assert resp.status_code == status, resp.get_data(as_text=True)[:200]
+
+
 @pytest.mark.parametrize("url", ["/static/x%00y", "/static/map.js%00", "/vendor/leaflet/x%00y",
                                  "/vendor/leaflet/leaflet.js%00.png"])
 def test_nul_bytes_in_asset_paths_are_404(client, url):

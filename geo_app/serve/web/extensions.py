@@ -178,6 +178,12 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def limit_body():
+        # the same per-path limit the production server applies before reading the body; first of all
+        # the request hooks, since the CSRF check reads the form
+        request.max_content_length = body_limit(request.path, app.config["MAX_CONTENT_LENGTH"])
+
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(_compile_translations()))
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -193,11 +199,6 @@ def init_app(app: Flask) -> None:
             return None
         user = accounts.session_user(int(parts[0]), int(parts[1]))
         return WebUser(user) if user is not None else None
-
-    @app.before_request
-    def limit_body():
-        # the same per-path limit the production server applies before reading the body
-        request.max_content_length = body_limit(request.path, app.config["MAX_CONTENT_LENGTH"])
 
     @app.before_request
     def remember_language():
