@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 MIRROR := $(abspath ../shared/data/mirror)
 export GEO_APP_DATA_MIRROR ?= $(if $(wildcard $(MIRROR)/MANIFEST.tsv),$(MIRROR),)
 
-.PHONY: run test build install install-test clean bench-web notebooks
+.PHONY: run test build install install-test clean notebooks bench bench-web bench-dossier bench-ogc-pages bench-terrain
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Debian packages the tests need: Chromium for the browser tests (Playwright's own browser download does
 # not work here), PostgreSQL + PostGIS for the PostGIS store tests (they start a throwaway cluster of their own),
-# gdal-bin for reading the georeferenced sheet back with gdalinfo (its PDF driver).
-APT_TEST := chromium postgresql-15-postgis-3 gdal-bin
+# gdal-bin for reading the georeferenced sheet back with gdalinfo (its PDF driver), nginx and openssl for the
+# HTTPS reverse-proxy test.
+APT_TEST := chromium postgresql-15-postgis-3 gdal-bin nginx openssl
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -54,12 +55,6 @@ test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Web benchmark (issue 4): needs apt packages python3-venv python3-gdal libsqlite3-mod-spatialite apache2-utils
-# (installed by the script when run as root) and makes bench/out/pygeoapi-venv for the peer.
-bench-web: build
-	$(BIN)/pip install --quiet mapclassify
-	$(BIN)/python bench/bench_web.py
-
 # JupyterLab on the notebooks, in this environment (the layer store is built first: the notebooks read it).
 notebooks: build $(VENV)/.installed-notebooks
 	$(BIN)/jupyter lab --notebook-dir=notebooks
@@ -67,13 +62,26 @@ notebooks: build $(VENV)/.installed-notebooks
 clean:
 	rm -rf $(VENV) var
 
-# Terrain + groundwater-potential benchmark against xarray-spatial (not part of `make test`; see
-# README.md "Benchmarks"). BENCH_ARGS passes options, e.g. `make bench-terrain BENCH_ARGS="--size 1000 --skip-peer"`.
+# Benchmarks (docs/benchmarks.md), not part of `make test`. `make bench` runs them all and writes one
+# JSON (bench/out/bench.json: machine, load before/after each block, figures). BENCH_TERRAIN_ARGS and
+# BENCH_WEB_ARGS pass options, e.g. BENCH_TERRAIN_ARGS="--size 1000 --skip-peer".
+# The web benchmark needs the apt packages python3-venv python3-gdal libsqlite3-mod-spatialite
+# apache2-utils (installed by the script when run as root), makes bench/out/pygeoapi-venv for the peer,
+# and drives Chromium through Playwright (make install-test).
+bench: build install-test
+	$(BIN)/python bench/run_all.py --terrain-args "$(BENCH_TERRAIN_ARGS)" --web-args "$(BENCH_WEB_ARGS)"
+
+bench-web: build install-test
+	$(BIN)/python bench/bench_web.py $(BENCH_WEB_ARGS)
+
+bench-dossier: build
+	$(BIN)/python bench/bench_dossier.py
+
 # OGC API pages at 16 clients: whole-layer reads against a small page, per byte (needs apache2-utils).
-.PHONY: bench-ogc-pages
 bench-ogc-pages: build
 	$(BIN)/python bench/bench_ogc_pages.py $(BENCH_ARGS)
 
-.PHONY: bench-terrain
+# Terrain against whitebox-workflows, RichDEM, pyflwdir and xarray-spatial; BENCH_ARGS passes options,
+# e.g. `make bench-terrain BENCH_ARGS="--size 1000 --skip-peer"`.
 bench-terrain: install
 	$(BIN)/python bench/bench_terrain.py $(BENCH_ARGS)

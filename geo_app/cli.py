@@ -82,18 +82,21 @@ def layers_cmd() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--dev", is_flag=True, help="Flask's development server with reload (not for production).")
-def serve(host: str, port: int, dev: bool) -> None:
+@click.option("--trusted-proxy", default="127.0.0.1", show_default=True,
+              help="Với GEO_APP_BEHIND_PROXY=1: địa chỉ của proxy được tin / with GEO_APP_BEHIND_PROXY=1: the "
+                   "address of the one proxy whose X-Forwarded-* headers are trusted.")
+def serve(host: str, port: int, dev: bool, trusted_proxy: str) -> None:
     """Phục vụ bản đồ web / serve the web map (waitress)."""
     from geo_app.serve.web import create_app
+    from geo_app.serve.web.server import serve as serve_app
 
     app = create_app()
     click.echo(f"Bản đồ / map: http://{host}:{port}/")
     if dev:
         app.run(host=host, port=port, debug=True)
         return
-    from waitress import serve as waitress_serve
-
-    waitress_serve(app, host=host, port=port, threads=8)
+    serve_app(app, host, port, behind_proxy=app.config["BEHIND_PROXY"], trusted_proxy=trusted_proxy,
+              upload_bytes=app.config["MAX_CONTENT_LENGTH"])
 
 
 # --- production areas and dossiers (issue 3): check, dossier, import ---

@@ -74,14 +74,21 @@ def test_csrf_required_on_state_changing_requests(client):
 
 
 def test_login_rate_limited(store_home):
+    import uuid
+
     from geo_app.serve.web import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute"})
     client = app.test_client()
     token = csrf_token(client)
-    codes = [client.post("/login", data={"name": "x", "password": "y", "csrf_token": token}).status_code
+    name = f"x-{uuid.uuid4().hex[:8]}"  # the count is kept in the session's accounts database
+    codes = [client.post("/login", data={"name": name, "password": "y", "csrf_token": token}).status_code
              for _ in range(5)]
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+    # the same count in another application (another process, or after a restart)
+    again = create_app({"TESTING": True, "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "3 per minute"}).test_client()
+    assert again.post("/login", data={"name": name, "password": "y", "csrf_token": csrf_token(again)}).status_code \
+        == 429
 
 
 def test_open_redirect_refused(client):

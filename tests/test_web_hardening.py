@@ -389,8 +389,9 @@ def test_messages_vietnamese_first(client, store_home):
 
     limited = create_app({"TESTING": True, "SECRET_KEY": "t", "LOGIN_RATE_LIMIT": "1 per minute"}).test_client()
     token = csrf_token(limited)
-    limited.post("/login", data={"name": "x", "password": "y", "csrf_token": token})
-    resp = limited.post("/login", data={"name": "x", "password": "y", "csrf_token": token})
+    name = f"x-{uuid.uuid4().hex[:8]}"
+    limited.post("/login", data={"name": name, "password": "y", "csrf_token": token})
+    resp = limited.post("/login", data={"name": name, "password": "y", "csrf_token": token})
     text = resp.get_data(as_text=True)
     assert resp.status_code == 429
     m = re.search(r"thử lại sau (\d+) giây", text)

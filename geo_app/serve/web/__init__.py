@@ -11,11 +11,16 @@ Configuration (``instance/config.py``, ``test_config`` or the environment):
   ``none`` (everything needs a login). Drafts are never shown to anonymous visitors.
 - ``BASEMAP_URL`` (env ``GEO_APP_BASEMAP_URL``): the online tile URL (OpenStreetMap by default);
   ``OFFLINE_MAP`` (env ``GEO_APP_OFFLINE_MAP=1``) removes the online basemap altogether.
-- ``MAX_CONTENT_LENGTH``: upload limit in bytes (default 20 MB).
+- ``MAX_CONTENT_LENGTH``: upload limit in bytes (default 20 MiB); other bodies are smaller
+  (``geo_app.serve.web.limits``).
+- ``LOGIN_RATE_LIMIT`` / ``LOGIN_ADDRESS_RATE_LIMIT``: failed password checks allowed per account / per
+  client address (default 10 / 30 per 15 minutes; ``geo_app.serve.login_limit``).
 - ``BEHIND_PROXY`` (env ``GEO_APP_BEHIND_PROXY=1``): the app runs behind one reverse proxy (e.g. nginx
   terminating HTTPS); trust its ``X-Forwarded-For``, ``-Proto`` and ``-Host`` headers (werkzeug
   ``ProxyFix``, one hop) so cookies are marked Secure, HSTS is sent and the rate limit sees the real
   client address. Off by default: without a proxy those headers come from the client and are ignored.
+  ``geo-app serve`` also tells waitress to trust that one hop (``geo_app.serve.web.server``), which
+  otherwise removes the headers before the application sees them.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from geo_app.serve.web import assets, auth, extensions, map_view, ogc, workflow_views
+from geo_app.serve.web import assets, auth, extensions, map_view, ogc, users_views, workflow_views
 from geo_app.settings import settings
 
 ANONYMOUS_CHOICES = ("map", "map+user", "none")
@@ -81,7 +86,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         BASEMAP_URL=env.basemap_url,
         OFFLINE_MAP=env.offline_map,
         BEHIND_PROXY=env.behind_proxy,
-        LOGIN_RATE_LIMIT="10 per minute",
+        # failed password checks (geo_app.serve.login_limit): per account, and per client address
+        LOGIN_RATE_LIMIT="10 per 15 minutes",
+        LOGIN_ADDRESS_RATE_LIMIT="30 per 15 minutes",
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         BABEL_DEFAULT_LOCALE="vi",
@@ -104,8 +111,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     extensions.init_app(app)
     app.register_blueprint(assets.bp)
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=assets.static_file)
+    app.add_url_rule("/favicon.ico", endpoint="assets.favicon", view_func=assets.favicon)
     app.add_template_global(assets.asset_url, "asset_url")
     app.register_blueprint(auth.bp)
+    app.register_blueprint(users_views.bp)
     app.register_blueprint(map_view.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(workflow_views.bp)
@@ -140,7 +149,21 @@ def _security_headers(response):
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    _private_pages(response)
     return response
+
+
+def _private_pages(response) -> None:
+    """What a logged-in user sees (drafts, their own layers, CSRF tokens) is kept by no cache, shared
+    or the browser's: ``Cache-Control: private, no-store``. So are the login and account pages.
+    Static assets stay public and cacheable: they are the same for everyone."""
+    from flask_login import current_user
+
+    endpoint = request.endpoint or ""
+    if endpoint in STATIC_ENDPOINTS or endpoint.startswith("assets."):
+        return
+    if endpoint.startswith(("auth.", "users.")) or current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
 
 
 def _first_start_hint() -> None:

@@ -51,7 +51,9 @@ _LOCK = threading.Lock()
 
 def load(root: str, filename: str) -> Asset:
     """The asset, read and compressed once (again only when the file changes); 404 when missing."""
-    joined = safe_join(str(ROOTS[root]), filename)
+    # a NUL byte (``%00``) makes the file system call raise ValueError: answer 404 like any other
+    # name that is not a file here
+    joined = safe_join(str(ROOTS[root]), filename) if "\x00" not in filename else None
     if joined is None:
         abort(404, description=f"'{filename}': không có tệp này / no such file")
     path = Path(joined)
@@ -109,6 +111,11 @@ def leaflet(filename: str):
 def static_file(filename: str):
     """The application's ``static/`` folder (registered as Flask's ``static`` endpoint)."""
     return respond(load("static", filename))
+
+
+def favicon():
+    """``/favicon.ico``, which browsers ask for whatever the page links: the same SVG icon."""
+    return respond(load("static", "favicon.svg"))
 
 
 def asset_url(root: str, filename: str) -> str:

@@ -1,5 +1,6 @@
 """Flask extensions and cross-cutting request handling: i18n (Flask-Babel), login (Flask-Login),
-CSRF (Flask-WTF), login rate limit (Flask-Limiter, in memory), anonymous access, error pages."""
+CSRF (Flask-WTF), request rate limits (Flask-Limiter; the login limit itself is in the database:
+``geo_app.serve.login_limit``), body size per path, anonymous access, error pages."""
 from __future__ import annotations
 
 import tempfile
@@ -16,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from geo_app.errors import GeoAppError
 from geo_app.serve import accounts
+from geo_app.serve.web.limits import body_limit
 from geo_app.settings import settings
 
 LANGUAGES = ("vi", "en")
@@ -176,6 +178,12 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def limit_body():
+        # the same per-path limit the production server applies before reading the body; first of all
+        # the request hooks, since the CSRF check reads the form
+        request.max_content_length = body_limit(request.path, app.config["MAX_CONTENT_LENGTH"])
+
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(_compile_translations()))
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -241,8 +249,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(exc):
-        retry = retry_after_seconds()
-        if request.endpoint == "auth.login":
+        retry = retry_after_seconds(exc)
+        if request.endpoint in ("auth.login", "auth.account"):
             message = (f"Quá nhiều lần đăng nhập; thử lại sau {retry} giây. / Too many login attempts; "
                        f"try again in {retry} s.")
         else:
@@ -253,16 +261,22 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc):
-        limit = app.config["MAX_CONTENT_LENGTH"]
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+        if limit < 1024 * 1024:
+            return _error(413, f"Yêu cầu quá lớn (tối đa {limit // 1024} KB) / request too large (max {limit // 1024} KB)")
         return _error(413, f"file: tệp quá lớn (tối đa {limit // (1024 * 1024)} MB) / upload too large "
                       f"(max {limit // (1024 * 1024)} MB)")
 
 
-def retry_after_seconds() -> int:
-    """Seconds until the rate limit that was hit resets (at least 1)."""
+def retry_after_seconds(exc=None) -> int:
+    """Seconds until the limit that was hit resets (at least 1): the login limit's own figure, else
+    Flask-Limiter's."""
     import math
     import time
 
+    retry = getattr(exc, "retry_after", None)
+    if isinstance(retry, int | float) and retry > 0:
+        return max(1, math.ceil(retry))
     try:
         current = limiter.current_limit
         if current is not None:

@@ -6,9 +6,10 @@
   var el = document.getElementById('map');
   var lang = el.getAttribute('data-lang') || 'vi';
   var T = JSON.parse(el.getAttribute('data-i18n'));
-  var map = L.map(el, {zoomControl: true}).setView(cfg.view.center, cfg.view.zoom);
-  if (cfg.view.bounds) { map.fitBounds(cfg.view.bounds); }
+  var map = L.map(el, {zoomControl: true});
+  initialView(map, cfg.view);
   L.control.scale({imperial: false}).addTo(map);
+  phoneLayout(map);
 
   function esc(v) {
     return (v === null || v === undefined) ? '' : String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;')
@@ -19,19 +20,8 @@
   /* ---- basemap: OpenStreetMap online, or none (offline: no external request at all) ---- */
   var osm = cfg.basemap ? L.tileLayer(cfg.basemap, {maxZoom: 19,
     attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'}) : null;
-  var radios = document.querySelectorAll('input[name=basemap]');
   if (!osm) { document.querySelectorAll('.online-only').forEach(function (n) { n.style.display = 'none'; }); }
-  function setBasemap(kind) {
-    if (osm && kind === 'osm') { osm.addTo(map); } else if (osm) { map.removeLayer(osm); kind = 'none'; }
-    else { kind = 'none'; }
-    radios.forEach(function (r) { r.checked = (r.value === kind); });
-    document.body.setAttribute('data-basemap', kind);
-    try { localStorage.setItem('basemap', kind); } catch (e) { /* private mode */ }
-  }
-  radios.forEach(function (r) { r.addEventListener('change', function () { setBasemap(r.value); }); });
-  var saved = null;
-  try { saved = localStorage.getItem('basemap'); } catch (e) { /* ignore */ }
-  setBasemap(saved || (osm ? 'osm' : 'none'));
+  basemapWithFallback(map, osm, cfg.basemap);
 
   /* ---- popups: the rows of the layer YAML ([field, {vi, en}, unit, digits]), coded values in words ---- */
   function num(v, digits) {
@@ -163,7 +153,7 @@
   }
   function loadAll() { Object.keys(state).forEach(load); }
   map.on('moveend', loadAll);
-  loadAll();
+  loadAll();  /* the first view is final (initialView): each layer is fetched once for it */
 
   /* ---- search without diacritics ---- */
   var box = document.getElementById('search');
@@ -209,4 +199,117 @@
     if (last.length) { choose(last[0]); }
   });
   window.geoAppMap = map;
+
+  /* ==== first view, basemap fallback and phone layout (kept apart from the layers and popups) ==== */
+
+  /* Straight to the province's bounds, without animation: an animated fitBounds after a first setView
+     made every layer load twice (at the first zoom, then again at the fitted one). */
+  function initialView(m, view) {
+    if (view.bounds) { m.fitBounds(view.bounds, {animate: false}); } else { m.setView(view.center, view.zoom, {animate: false}); }
+  }
+
+  /* The online basemap only when its tiles load: one probe tile first; if it fails (offline, blocked),
+     or a tile fails later, switch once to the offline base (the application's own layers) and say so,
+     instead of a grey background and one failed request and console error per tile. */
+  function basemapWithFallback(m, tiles, template) {
+    var radios = document.querySelectorAll('input[name=basemap]');
+    var note = document.getElementById('basemap-note');
+    var fellBack = false;
+    if (note) {
+      var holder = L.control({position: 'bottomright'});
+      holder.onAdd = function () { L.DomEvent.disableClickPropagation(note); return note; };
+      holder.addTo(m);
+    }
+    function show(kind) {
+      if (tiles && kind === 'osm') { tiles.addTo(m); } else if (tiles) { m.removeLayer(tiles); }
+      if (!tiles) { kind = 'none'; }
+      radios.forEach(function (r) { r.checked = (r.value === kind); });
+      document.body.setAttribute('data-basemap', kind);
+    }
+    function fallBack() {
+      if (fellBack) { return; }
+      fellBack = true;
+      show('none');
+      if (note) { note.hidden = false; }
+      document.body.setAttribute('data-basemap-fallback', 'true');
+      m.fire('controlschange');
+    }
+    function probe(done) {
+      var z = Math.max(0, Math.min(19, Math.round(m.getZoom())));
+      var t = m.project(m.getCenter(), z).divideBy(256).floor();
+      var img = new Image(), settled = false;
+      function finish(ok) {
+        if (settled) { return; }
+        settled = true; clearTimeout(timer); img.onload = img.onerror = null; done(ok);
+      }
+      var timer = setTimeout(function () { finish(false); }, 10000);
+      img.onload = function () { finish(true); };
+      img.onerror = function () { finish(false); };
+      img.referrerPolicy = 'strict-origin-when-cross-origin';
+      try {
+        img.src = L.Util.template(template, {s: 'a', z: z, x: t.x, y: t.y, r: ''});
+      } catch (e) { finish(true); }  /* a template with keys of its own: let Leaflet's layer try */
+    }
+    function choose(kind) {
+      if (kind === 'osm' && tiles) {
+        fellBack = false;
+        if (note) { note.hidden = true; }
+        document.body.setAttribute('data-basemap', 'probing');
+        probe(function (ok) { if (ok) { show('osm'); } else { fallBack(); } });
+      } else { show('none'); }
+    }
+    if (tiles) { tiles.on('tileerror', fallBack); }
+    radios.forEach(function (r) {
+      r.addEventListener('change', function () {
+        choose(r.value);
+        try { localStorage.setItem('basemap', r.value); } catch (e) { /* private mode */ }
+      });
+    });
+    var saved = null;
+    try { saved = localStorage.getItem('basemap'); } catch (e) { /* ignore */ }
+    choose(saved || (tiles ? 'osm' : 'none'));
+  }
+
+  /* Phones: the panel is a drawer over the map, closed at first (the map keeps the screen), opened by
+     a button; popups are kept clear of the map's controls (zoom, scale, attribution, the button). */
+  function phoneLayout(m) {
+    var panel = document.getElementById('panel');
+    var button = document.getElementById('panel-toggle');
+    if (button && panel) {
+      var setOpen = function (open) {
+        panel.classList.toggle('open', open);
+        button.setAttribute('aria-expanded', String(open));
+        document.body.setAttribute('data-panel', open ? 'open' : 'closed');
+      };
+      setOpen(false);
+      button.addEventListener('click', function () { setOpen(!panel.classList.contains('open')); });
+      /* a chosen search result shows the map again */
+      var hits = document.getElementById('search-results');
+      if (hits) { hits.addEventListener('click', function (ev) { if (ev.target.closest('a')) { setOpen(false); } }); }
+    }
+    function clearOfControls() {
+      var box = m.getContainer().getBoundingClientRect();
+      var top = 10, left = 10, bottom = 10, right = 10;
+      m.getContainer().querySelectorAll('.leaflet-control').forEach(function (c) {
+        var r = c.getBoundingClientRect();
+        if (!r.width) { return; }
+        var corner = c.parentNode.className;
+        if (/leaflet-top/.test(corner) && /leaflet-left/.test(corner)) { left = Math.max(left, r.right - box.left + 8); }
+        if (/leaflet-top/.test(corner) && /leaflet-right/.test(corner)) { top = Math.max(top, r.bottom - box.top + 8); }
+        if (/leaflet-bottom/.test(corner)) { bottom = Math.max(bottom, box.bottom - r.top + 8); }
+      });
+      if (button && button.offsetParent) {
+        var b = button.getBoundingClientRect();
+        top = Math.max(top, b.bottom - box.top + 8);
+      }
+      L.Popup.mergeOptions({
+        autoPanPaddingTopLeft: L.point(left, top), autoPanPaddingBottomRight: L.point(right, bottom),
+        maxWidth: Math.max(160, Math.min(320, box.width - left - right - 20)),
+        maxHeight: Math.max(120, box.height - top - bottom - 40)
+      });
+    }
+    clearOfControls();
+    m.on('resize controlschange', clearOfControls);
+    m.on('popupopen', function () { document.body.setAttribute('data-popup', 'open'); });
+  }
 })();

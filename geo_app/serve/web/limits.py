@@ -1,0 +1,30 @@
+"""How large a request body may be, by path: one rule for the WSGI server (which refuses a body
+before reading it) and for the application (which refuses it again under any other server).
+
+Only the upload form of a product takes files (≈21 MB: the 20 MiB of the file plus the multipart
+envelope); the login and account forms take a few fields; every other form a boundary at most.
+"""
+from __future__ import annotations
+
+import re
+
+#: Uploads: a product's draft (files of a boundary), 20 MiB of files (the app's ``MAX_CONTENT_LENGTH``)
+#: plus the multipart envelope: ≈ 21 MB.
+UPLOAD_BYTES = 20 * 1024 * 1024
+MULTIPART_ENVELOPE = 64 * 1024
+#: The login, account and user-admin forms: a name, a password, a token.
+LOGIN_FORM_BYTES = 16 * 1024
+#: Any other form or JSON body (a drawn boundary, a comment): at most a few hundred thousand vertices.
+FORM_BYTES = 1024 * 1024
+
+_UPLOAD_PATH = re.compile(r"^/products/[^/]+/draft/?$")
+_LOGIN_PATH = re.compile(r"^/(login|logout|account|admin)(/|$)")
+
+
+def body_limit(path: str, upload_bytes: int = UPLOAD_BYTES) -> int:
+    """The largest body accepted for a request to ``path`` (the path without the query string)."""
+    if _UPLOAD_PATH.match(path):
+        return upload_bytes + MULTIPART_ENVELOPE
+    if _LOGIN_PATH.match(path):
+        return LOGIN_FORM_BYTES
+    return FORM_BYTES
