@@ -117,7 +117,7 @@ def check(product_id: str, as_json: bool) -> None:
     except (KeyError, ProductDefinitionError, ResolutionError, StoreError) as exc:
         raise UserFacingError(str(exc).strip("'\"")) from exc
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
     else:
         click.echo(f"{product_id}: {report.area_ha:,.2f} ha, chu vi / perimeter {report.perimeter_m:,.1f} m")
         for finding in report.findings:
