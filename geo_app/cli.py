@@ -197,6 +197,30 @@ def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, out_
         click.echo(f"Đã ghi / written: {out_path}")
 
 
+# --- the production-area workflow: audit ---
+
+
+@main.group()
+def audit() -> None:
+    """Nhật ký kiểm toán quy trình xác nhận / the confirmation workflow's audit."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Kiểm tra chuỗi băm nhật ký và sha256 mọi hồ sơ đã xác nhận / verify the audit hash chain and the
+    sha256 of every confirmed dossier on disk; exit 1 at the first bad row or file."""
+    from geo_app.production.workflow import db_path, verify
+
+    result = verify()
+    if not result.ok:
+        click.echo(f"SAI / BAD: {result.first}", err=True)
+        for problem in result.problems[1:]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {result.rows} dòng nhật ký, {result.dossiers} hồ sơ đã xác nhận / {result.rows} audit rows, "
+               f"{result.dossiers} confirmed dossiers ({db_path()})")
+
+
 # --- web accounts (issue 4): users ---
 
 
