@@ -306,10 +306,20 @@ def test_recovery_removes_what_a_crash_left(home, caplog):
     files.mkdir(parents=True, exist_ok=True)
     half = files / ".upload-xyz.geojson"
     orphan = files / ("0" * 64 + ".geojson")
-    fresh = files / ".upload-now.geojson"  # another process may be writing it
+    fresh = files / ".upload-now.geojson"  # a request is writing it (it holds its lock)
     store_tmp = home / ".layers-abc.tmp.gpkg"
-    for path in (half, orphan, fresh, store_tmp):
+    young_store_tmp = home / ".layers-young.tmp.gpkg"  # a build may be running now
+    for path in (half, orphan, fresh, store_tmp, young_store_tmp):
         path.write_bytes(b"x")
+    from geo_app.production.workflow.repository import LOCK_NAME, hold
+
+    writing = hold(fresh)
+    running = workflow.home() / "dossiers" / PRODUCT / ".v2.tmp-running"
+    running.mkdir()
+    confirming = hold(running / LOCK_NAME)  # a confirm in progress, whatever its age
+    crashed = workflow.home() / "dossiers" / PRODUCT / ".v3.tmp-crashed"
+    crashed.mkdir()
+    (crashed / LOCK_NAME).write_bytes(b"")  # its process died: nobody holds the lock
     unreferenced_zip = workflow.home() / "dossiers" / PRODUCT / f"{PRODUCT}-v7.zip"
     unreferenced_zip.write_bytes(b"zip")
     for path in (staging, half, orphan, store_tmp, unreferenced_zip):
@@ -319,5 +329,10 @@ def test_recovery_removes_what_a_crash_left(home, caplog):
     assert not staging.exists() and not half.exists() and not store_tmp.exists()
     assert not orphan.exists() and not unreferenced_zip.exists()
     assert list((workflow.home() / "quarantine").rglob(orphan.name)), "an orphaned upload is kept aside"
-    assert fresh.exists(), "young temporaries are left alone"
-    assert len(done) == 5 and str(staging) in caplog.text
+    assert fresh.exists() and running.exists() and young_store_tmp.exists(), "work in progress is left alone"
+    assert not crashed.exists(), "a crashed confirm's staging goes at once, whatever its age"
+    assert len(done) == 6 and str(staging) in caplog.text
+    os.close(writing)
+    os.close(confirming)
+    done = workflow.clean()
+    assert not fresh.exists() and not running.exists() and len(done) == 2

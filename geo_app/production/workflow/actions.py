@@ -26,6 +26,7 @@ from geo_app.production.workflow.repository import (
     area_hash,
     audit_rows,
     dumps,
+    hold,
     home,
     now,
     require_writable,
@@ -163,6 +164,7 @@ def _store_upload(filename: str, stream) -> tuple[Path, bool]:
     target_dir = home() / "files"
     target_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=suffix, dir=target_dir)
+    hold(Path(tmp), fd)  # held while this request writes it: recovery leaves it alone until then
     h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out:

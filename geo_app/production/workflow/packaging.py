@@ -21,10 +21,12 @@ from pathlib import Path
 from geo_app.production.workflow.actions import get_version
 from geo_app.production.workflow.freezing import product_for
 from geo_app.production.workflow.repository import (
+    LOCK_NAME,
     Version,
     WorkflowError,
     append_audit,
     area_hash,
+    hold,
     home,
     now,
     require_writable,
@@ -79,6 +81,7 @@ def confirm(product_id: str, number: int, user: str, paper: str = "A3") -> Versi
     folder = dossiers_dir(product_id)
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".v{number}.tmp-", dir=folder))
+    held = hold(staging / LOCK_NAME)  # recovery removes a staging folder only once nobody holds this
     try:
         with RENDER_LOCK:
             # Another attempt may have confirmed it while this one waited for the renderer.
@@ -116,6 +119,7 @@ def confirm(product_id: str, number: int, user: str, paper: str = "A3") -> Versi
             os.replace(package, final)  # only the attempt whose transition commits puts its zip in place
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        os.close(held)
     return get_version(product_id, number)
 
 

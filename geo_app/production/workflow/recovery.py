@@ -20,7 +20,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from geo_app.production.workflow.repository import GENESIS, db_path, home, refuse_writes, row_sha256, sha256_file, tx
+from geo_app.production.workflow.repository import (
+    GENESIS,
+    LOCK_NAME,
+    abandoned,
+    db_path,
+    home,
+    refuse_writes,
+    row_sha256,
+    sha256_file,
+    tx,
+)
 from geo_app.settings import settings
 
 log = logging.getLogger(__name__)
@@ -133,16 +143,22 @@ def clean(now: float | None = None) -> list[str]:
     files = home() / "files"
     if files.exists():
         for path in sorted(files.iterdir()):
+            if path.name.startswith(".upload-"):
+                if abandoned(path):  # its request ended without renaming it: a crash
+                    _remove(path, done, "half-written upload")
+                continue
             if not _old(path, now):
                 continue
-            if path.name.startswith(".upload-"):
-                _remove(path, done, "half-written upload")
             elif not path.name.startswith(".") and path.name not in referenced_files:
                 _quarantine(path, quarantine / "files", done, "upload no version refers to")
     dossiers = home() / "dossiers"
     if dossiers.exists():
         for folder in sorted(p for p in dossiers.iterdir() if p.is_dir()):
             for path in sorted(folder.iterdir()):
+                if path.is_dir() and (path / LOCK_NAME).exists():  # a confirm's staging folder
+                    if abandoned(path / LOCK_NAME):  # its process died before finishing
+                        _remove(path, done, "staging of an interrupted confirm")
+                    continue
                 if not _old(path, now):
                     continue
                 if path.name.startswith("."):  # .v<N>.tmp-*, .dossier-*.zip, .*.old-*

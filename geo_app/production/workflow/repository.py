@@ -12,8 +12,10 @@
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -202,6 +204,34 @@ def sha256_file(path: Path) -> str:
 
 def area_hash(area: dict) -> str:
     return sha256_bytes(json.dumps(area, sort_keys=True, ensure_ascii=False).encode())
+
+
+#: The lock file inside a confirm's staging folder, held (flock) for as long as the confirm runs.
+LOCK_NAME = ".lock"
+
+
+def hold(path: Path, fd: int | None = None) -> int:
+    """Take an exclusive ``flock`` on ``path`` (or on the open ``fd``) for as long as the descriptor is
+    open; the kernel drops it when the process dies, so recovery can tell live work from a crash's."""
+    if fd is None:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def abandoned(path: Path) -> bool:
+    """True when nobody holds the ``flock`` on ``path`` (its owner finished or died)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 _MIGRATED: set[str] = set()
