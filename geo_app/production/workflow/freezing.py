@@ -28,10 +28,19 @@ from geo_app.settings import settings
 log = logging.getLogger(__name__)
 
 
-def products() -> dict:
-    from geo_app.production.products import load_products
+_PRODUCTS: dict[tuple, dict] = {}
 
-    return load_products()
+
+def products() -> dict:
+    """The product definitions, read again only when a definition file changes (pages ask often)."""
+    from geo_app.production.products import load_products, products_dir
+
+    folder = products_dir()
+    key = (str(folder), tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.yaml"))))
+    if key not in _PRODUCTS:
+        _PRODUCTS.clear()
+        _PRODUCTS[key] = load_products()
+    return _PRODUCTS[key]
 
 
 def base_product(product_id: str):

@@ -73,8 +73,6 @@ def _properties(version: Version, base) -> dict:
 def _visible(include_drafts: bool) -> list[tuple[Version, object]]:
     found = []
     catalogue = products()
-    for product_id in catalogue:
-        ensure_seeded(product_id)
     with tx() as con:
         rows = con.execute("SELECT * FROM versions ORDER BY product_id, version").fetchall()
     latest: dict[str, Version] = {}
@@ -104,15 +102,23 @@ def _encode(features: list[dict]) -> Encoded:
     return Encoded(body, gzip.compress(body, compresslevel=6, mtime=0), hashlib.sha256(body).hexdigest()[:32])
 
 
+def _state() -> tuple:
+    """What the areas depend on, read cheaply (no geometry): every version's number, revision, status."""
+    with tx() as con:
+        return tuple(tuple(r) for r in con.execute(
+            "SELECT product_id, version, revision, status, geometry_sha256 FROM versions ORDER BY product_id, version"))
+
+
 def area_collection(include_drafts: bool, zoom: int | None = None) -> Encoded:
     """The GeoJSON of :func:`area_features`, with its gzip and ETag, cached per state and zoom."""
-    visible = _visible(include_drafts)
-    key = (str(db_path()), include_drafts, zoom,
-           tuple((v.product_id, v.version, v.revision, v.status, v.geometry_sha256) for v, _ in visible))
+    for product_id in products():
+        ensure_seeded(product_id)
+    key = (str(db_path()), include_drafts, zoom, _state())
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
+    visible = _visible(include_drafts)
     tolerance = tolerance_for_zoom(zoom)
     features = []
     for version, base in visible:
