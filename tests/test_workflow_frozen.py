@@ -336,3 +336,37 @@ def test_recovery_removes_what_a_crash_left(home, caplog):
     os.close(confirming)
     done = workflow.clean()
     assert not fresh.exists() and not running.exists() and len(done) == 2
+
+
+# --- 8. confirmed areas are public data ------------------------------------------------------------------------
+
+def test_confirmed_areas_in_the_ogc_api_drafts_never(app):
+    from geo_app.production import workflow
+
+    anonymous, approver = app.test_client(), _client(app, "u-approver")
+    items = "/ogcapi/collections/production-areas/items?f=json"
+    assert anonymous.get(items).get_json()["features"] == [], "drafts only: nothing public"
+    etag = anonymous.get(items).headers["ETag"]
+    version = submitted(PRODUCT, commune_code("Xã Bảo Thắng"))
+    resp = approver.post(f"/products/{PRODUCT}/{version.version}/confirm",
+                         data={"csrf_token": csrf_token(approver, "/"), "paper": "A4"})
+    assert resp.status_code == 302 and "confirmed=" in resp.headers["Location"]
+    page = approver.get(resp.headers["Location"]).get_data(as_text=True)
+    confirmed = workflow.get_version(PRODUCT, version.version)
+    assert 'id="confirmed-notice"' in page and confirmed.dossier_sha256 in page and 'id="dossier-download"' in page
+    resp = anonymous.get(items)
+    assert resp.headers["ETag"] != etag, "a confirm changes the collection's ETag"
+    (feature,) = resp.get_json()["features"]
+    props = feature["properties"]
+    assert (props["product_id"], props["version"], props["dossier_sha256"], props["dossier_id"]) == (
+        PRODUCT, version.version, confirmed.dossier_sha256, confirmed.dossier_id)
+    assert props["confirmed_at"] == confirmed.confirmed_at and "1673/NQ-UBTVQH15" in props["legal_basis"]
+    # a new draft of the same product stays out of the public data, on every path
+    workflow.save_draft(PRODUCT, "u-officer", {"communes_2025": [commune_code("Xã Phong Hải")]},
+                        edited_from=workflow.latest(PRODUCT).token)
+    assert [f["properties"]["version"] for f in anonymous.get(items).get_json()["features"]] == [version.version]
+    csv_text = anonymous.get("/ogcapi/collections/production-areas/items?f=csv").get_data(as_text=True)
+    assert csv_text.count("\n") == 2 and confirmed.dossier_sha256 in csv_text
+    public = anonymous.get("/products/areas.geojson").get_json()["features"]
+    assert [(f["properties"]["version"], f["properties"]["dossier_sha256"]) for f in public] == [
+        (version.version, confirmed.dossier_sha256)]

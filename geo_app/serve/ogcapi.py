@@ -23,6 +23,7 @@ import shapely
 
 from geo_app import layers
 from geo_app.errors import GeoAppError
+from geo_app.production.workflow import public as confirmed_areas
 from geo_app.serve.cache import BoundedCache
 from geo_app.settings import settings
 from geo_app.store.layer_store import StoreError
@@ -89,10 +90,17 @@ def _round(coords: np.ndarray) -> np.ndarray:
     return np.round(coords, _DECIMALS)
 
 
+def _frame(layer_id: str, crs: str | None = None):
+    """A layer's data: from the store, except the confirmed production areas (the workflow's provider)."""
+    if layer_id == confirmed_areas.COLLECTION:
+        return confirmed_areas.confirmed_frame(crs)
+    return layers.read(layer_id, crs=crs)
+
+
 @lru_cache(maxsize=16)
-def _collection_cached(layer_id: str, store: Path, mtime: float) -> _Collection:
+def _collection_cached(layer_id: str, store: Path, mtime: float, data_version: str = "") -> _Collection:
     info = layers.info(layer_id)
-    frame = layers.read(layer_id, crs="EPSG:4326") if info.is_spatial else layers.read(layer_id)
+    frame = _frame(layer_id, crs="EPSG:4326") if info.is_spatial else layers.read(layer_id)
     props_frame = frame.drop(columns="geometry", errors="ignore")
     props = [{k: _json_value(v) for k, v in row.items()} for row in props_frame.to_dict(orient="records")]
     n = len(props)
@@ -131,7 +139,8 @@ def store_version() -> str:
 
 def public_layers() -> list[str]:
     """Layers published as collections: every public catalogue layer present in the store."""
-    return list(_public_layers(*_store_key()))
+    # the production areas: confirmed versions only, from the workflow (the store's layer holds drafts)
+    return [*_public_layers(*_store_key()), confirmed_areas.COLLECTION]
 
 
 @lru_cache(maxsize=4)
@@ -179,6 +188,8 @@ def layer_version(layer_id: str) -> str:
     """The data version of one layer, for cache keys and ETags: the store's, and for a ``store: user``
     layer also the user store's."""
     version = store_version()
+    if layer_id == confirmed_areas.COLLECTION:
+        return f"{version}-{confirmed_areas.confirmed_state()}"
     if layers.info(layer_id).store != "user":
         return version
     return f"{version}-{user_store_version()}"
@@ -188,7 +199,7 @@ def _collection(layer_id: str, allowed: list[str] | None = None) -> _Collection:
     allowed = public_layers() if allowed is None else allowed
     if layer_id not in allowed:
         raise OGCError(404, "NotFound", f"Không có tập dữ liệu '{layer_id}'. / No collection '{layer_id}'.")
-    return _collection_cached(layer_id, *_store_key())
+    return _collection_cached(layer_id, *_store_key(), layer_version(layer_id))
 
 
 # --- resources ----------------------------------------------------------------------------------
@@ -224,6 +235,7 @@ def conformance() -> dict:
 def collection(layer_id: str, base: str, allowed: list[str] | None = None) -> dict:
     col = _collection(layer_id, allowed)
     info = layers.info(layer_id)
+    description = confirmed_areas.DESCRIPTION if layer_id == confirmed_areas.COLLECTION else info.description
     href = f"{base}/collections/{layer_id}"
     links = [
         _link(f"{href}?f=json", "self", "application/json", "This collection"),
@@ -236,7 +248,7 @@ def collection(layer_id: str, base: str, allowed: list[str] | None = None) -> di
     out = {
         "id": layer_id,
         "title": f"{info.title['vi']} / {info.title['en']}",
-        "description": f"{info.description.get('vi', '')} / {info.description.get('en', '')}".strip(" /"),
+        "description": f"{description.get('vi', '')} / {description.get('en', '')}".strip(" /"),
         "itemType": "feature",
         "crs": [CRS84],
         "links": links,
@@ -394,7 +406,7 @@ def items(layer_id: str, base: str, args: dict, allowed: list[str] | None = None
     """``args``: the query parameters (bbox, limit, offset); wrong ones raise OGCError 400 naming them."""
     col = _collection(layer_id, allowed)
     query = query or parse_items_query(layer_id, args)
-    key = (layer_id, store_version(), base, query, fmt)
+    key = (layer_id, layer_version(layer_id), base, query, fmt)
     return _ITEMS_CACHE.get_or_make(key, lambda: _make_items(col, layer_id, base, query, fmt), _items_size)
 
 
@@ -494,7 +506,7 @@ def export(layer_id: str, fmt: str, bbox=None, allowed: list[str] | None = None,
     if fmt == "geojson":
         body = '{"type":"FeatureCollection","features":[' + ",".join(col.features[i] for i in idx) + "]}"
         return body.encode("utf-8"), mime, filename
-    frame = layers.read(layer_id)
+    frame = _frame(layer_id)
     if len(idx) != len(frame):
         frame = frame.iloc[idx]
     if fmt == "csv":

@@ -16,6 +16,7 @@ import math
 import threading
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
@@ -25,6 +26,19 @@ from geo_app.io.jsontext import dumps
 from geo_app.production.workflow.freezing import products
 from geo_app.production.workflow.repository import Version, db_path, tx, version_from_row
 from geo_app.production.workflow.seeding import ensure_seeded
+
+#: The OGC API collection of confirmed production areas (and its description there).
+COLLECTION = "production-areas"
+DESCRIPTION = {
+    "vi": "Vùng sản xuất đã được UBND tỉnh xác nhận (chỉ phiên bản đã xác nhận, không có bản nháp): sản phẩm, phiên "
+          "bản, mã hồ sơ và sha256, ngày xác nhận, căn cứ pháp lý. Ranh giới là ranh giới đã cố định của phiên bản.",
+    "en": "Production areas confirmed by the provincial People's Committee (confirmed versions only, never drafts): "
+          "product, version, dossier id and sha256, confirmation date, legal basis. The geometry is the version's "
+          "frozen boundary.",
+}
+#: Columns of the confirmed areas, in order.
+CONFIRMED_COLUMNS = ["product_id", "name", "name_en", "version", "dossier_id", "dossier_sha256", "confirmed_at",
+                     "legal_basis", "area_ha", "perimeter_m", "geometry_sha256"]
 
 #: Zoom levels the map asks for; the simplification tolerance is half a screen pixel at that zoom.
 MIN_ZOOM, MAX_ZOOM = 0, 20
@@ -142,6 +156,23 @@ def area_features(include_drafts: bool, zoom: int | None = None) -> dict:
 def confirmed_features() -> list[dict]:
     """Confirmed versions only (the latest confirmed of each product), for the OGC API and the public map."""
     return area_features(include_drafts=False, zoom=None)["features"]
+
+
+def confirmed_frame(crs: str | None = None):
+    """The latest confirmed version of each product as a GeoDataFrame (EPSG:9208, or ``crs``), full frozen
+    geometry; no row for a product without a confirmed version."""
+    records, geoms = [], []
+    for version, base in _visible(include_drafts=False):
+        if not version.geometry_wkb:
+            continue
+        records.append({"product_id": version.product_id, "name": base.name.get("vi"), "name_en": base.name.get("en"),
+                        "version": version.version, "dossier_id": version.dossier_id,
+                        "dossier_sha256": version.dossier_sha256, "confirmed_at": version.confirmed_at,
+                        "legal_basis": _legal_basis(version), "area_ha": version.area_ha,
+                        "perimeter_m": version.perimeter_m, "geometry_sha256": version.geometry_sha256})
+        geoms.append(shapely.from_wkb(version.geometry_wkb))
+    frame = gpd.GeoDataFrame(records, columns=CONFIRMED_COLUMNS, geometry=geoms, crs=STORE_CRS)
+    return frame.to_crs(crs) if crs else frame
 
 
 def confirmed_state() -> str:

@@ -49,7 +49,7 @@ def _json(data, mimetype: str = "application/json", cache: int = 300) -> Respons
 def _etag(collection_id: str, query: ogcapi.ItemsQuery, fmt: str) -> str:
     """Keyed on the normalised query and the format: JSON and HTML of one URL differ. HTML pages
     also depend on the language and on who is logged in (the page header)."""
-    parts = [ogcapi.store_version(), _base(), collection_id, query.key(), fmt]
+    parts = [ogcapi.layer_version(collection_id), _base(), collection_id, query.key(), fmt]
     if fmt == "html":
         parts += [str(get_locale() or "vi"), current_user.get_id() if current_user.is_authenticated else "-"]
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
