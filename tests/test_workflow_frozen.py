@@ -56,9 +56,9 @@ def test_boundary_frozen_at_save_and_read_without_resolving(app, monkeypatch):
     points = version.frozen().points
     assert len(points) >= 3 and list(points["no"]) == list(range(1, len(points) + 1))
     # the tolerance comes from the area's size and is stated; the same geometry always gives the same table
-    from geo_app.production.boundary import _points
+    from geo_app.production.boundary import derive_points
 
-    again, meta = _points(geometry)
+    _, again, meta = derive_points(geometry)
     assert meta["tolerance_m"] == version.resolution["points"]["tolerance_m"] > 0
     assert again.equals(points)
     assert version.resolution["complete"] and version.resolution["legal_basis"]

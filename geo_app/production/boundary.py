@@ -25,6 +25,11 @@ from geo_app.production.area import AdminLayers, ResolvedArea, resolve
 from geo_app.production.dossier.points import TOLERANCE_MM, boundary_points
 from geo_app.production.validation import OVERLAP_TOLERANCE_HA, Finding, check
 
+try:  # the dossier's own freezing rule (geometry cleaning, size-based point tolerance), where it has one
+    from geo_app.production.dossier.points import freeze_boundary as _dossier_freeze
+except ImportError:  # an older dossier module: the rule below
+    _dossier_freeze = None
+
 #: The point-reduction tolerance is the area's characteristic length (√area) divided by this, rounded up
 #: to 1, 2 or 5 × 10ⁿ m, and at least MIN_TOLERANCE_M: a 30 km² commune → 5 m, a 1 400 km² district → 20 m.
 SIZE_DIVISOR = 2000
@@ -58,8 +63,14 @@ class FrozenBoundary:
         return bool(self.resolution.get("complete"))
 
     @property
-    def points_tolerance_m(self) -> float | None:
+    def tolerance_m(self) -> float | None:
+        """The boundary-point reduction tolerance (m), chosen from the area's size."""
         return self.resolution.get("points", {}).get("tolerance_m")
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What freezing changed in the resolved geometry (slivers dropped), for the sheet."""
+        return tuple(self.resolution.get("points", {}).get("notes", ()))
 
 
 def geometry_wkb(geometry) -> bytes | None:
@@ -83,9 +94,27 @@ def points_tolerance_m(geometry) -> float:
     return float(10 ** (exponent + 1))  # pragma: no cover - the loop always returns
 
 
-def _points(geometry) -> tuple[pd.DataFrame, dict]:
+def derive_points(geometry) -> tuple[object, pd.DataFrame, dict]:
+    """(geometry as frozen, boundary-point table, how the table was made) for a resolved geometry.
+
+    The dossier module's ``freeze_boundary`` is the rule when it exists (it also drops digitising slivers
+    and says so in ``notes``), so the dossier and the stored version agree by construction; otherwise the
+    size-based rule of this module."""
     if geometry is None or geometry.is_empty:
-        return pd.DataFrame(columns=POINT_COLUMNS), {"tolerance_m": None, "source_vertices": 0, "holes": 0, "count": 0}
+        return None, pd.DataFrame(columns=POINT_COLUMNS), {"tolerance_m": None, "source_vertices": 0, "holes": 0,
+                                                           "count": 0, "notes": []}
+    if _dossier_freeze is not None:
+        made = _dossier_freeze(geometry)
+        table = pd.DataFrame(made.points)[POINT_COLUMNS].reset_index(drop=True)
+        return made.geometry, table, {"tolerance_m": made.tolerance_m, "rule": "dossier.points.tolerance_for_area",
+                                      "source_vertices": int(made.points.attrs.get("source_vertices", 0)),
+                                      "holes": int(made.points.attrs.get("holes", 0)), "count": int(len(table)),
+                                      "notes": list(made.notes)}
+    table, meta = _points(geometry)
+    return geometry, table, {**meta, "notes": []}
+
+
+def _points(geometry) -> tuple[pd.DataFrame, dict]:
     tolerance = points_tolerance_m(geometry)
     # boundary_points takes its tolerance as TOLERANCE_MM on paper × scale: pass the "scale" that gives
     # the size-based tolerance, so no paper enters the table.
@@ -130,12 +159,13 @@ def freeze(product, admin: AdminLayers | None = None, *, others: dict | None = N
         resolved = resolve(product, admin)
     except Exception as exc:  # a resolution problem is a finding, not a crash  # noqa: BLE001
         message = getattr(exc, "message", None) or str(exc)
-        points, meta = _points(None)
+        _, points, meta = derive_points(None)
         resolution = _resolution(None, message)
         resolution["points"] = meta
         return FrozenBoundary(None, None, 0.0, 0.0, points, resolution, _error_check(product.id, message))
     report = check(product, admin, others={}, resolved=resolved)
     geometry = resolved.geometry if resolved.geometry is not None and not resolved.geometry.is_empty else None
+    geometry, points, meta = derive_points(geometry)
     if geometry is not None:
         for other_id, (name, other_geom) in sorted((others or {}).items()):
             if other_id == product.id or other_geom is None or not other_geom.intersects(geometry):
@@ -146,12 +176,12 @@ def freeze(product, admin: AdminLayers | None = None, *, others: dict | None = N
                 report.findings.append(Finding("warning", "overlap",
                                                f"Chồng lấn {overlap_ha:.2f} ha với {name.get('vi')} / overlaps "
                                                f"{name.get('en')} by {overlap_ha:.2f} ha"))
-    points, meta = _points(geometry)
     resolution = _resolution(resolved, None)
     resolution["points"] = meta
     wkb = geometry_wkb(geometry)
-    return FrozenBoundary(geometry, wkb_sha256(wkb), round(resolved.area_ha, 4), round(resolved.perimeter_m, 2),
-                          points, resolution, report.to_dict())
+    area_ha = 0.0 if geometry is None else round(geometry.area / 1e4, 4)
+    perimeter_m = 0.0 if geometry is None else round(geometry.length, 2)
+    return FrozenBoundary(geometry, wkb_sha256(wkb), area_ha, perimeter_m, points, resolution, report.to_dict())
 
 
 def points_records(points: pd.DataFrame) -> list[list]:
