@@ -370,3 +370,25 @@ def test_confirmed_areas_in_the_ogc_api_drafts_never(app):
     public = anonymous.get("/products/areas.geojson").get_json()["features"]
     assert [(f["properties"]["version"], f["properties"]["dossier_sha256"]) for f in public] == [
         (version.version, confirmed.dossier_sha256)]
+
+
+def _takes_frozen_boundary() -> bool:
+    import inspect
+
+    from geo_app.production.dossier import make_dossier
+
+    return "boundary" in inspect.signature(make_dossier).parameters
+
+
+@pytest.mark.skipif(not _takes_frozen_boundary(), reason="the dossier module does not take a frozen boundary yet")
+def test_a3_and_a4_dossiers_of_one_version_list_the_same_boundary(home, tmp_path):
+    from geo_app.production import workflow
+    from geo_app.production.workflow.packaging import _make_dossier
+
+    version = workflow.latest("sa-bao-yen")
+    product = workflow.product_for(version.area, "sa-bao-yen", "draft")
+    sheets = {paper: _make_dossier(product, tmp_path / paper, paper, version) for paper in ("A3", "A4")}
+    tables = {paper: (tmp_path / paper / "boundary-points.csv").read_bytes() for paper in sheets}
+    assert tables["A3"] == tables["A4"]
+    manifests = {paper: json.loads((tmp_path / paper / "manifest.json").read_text()) for paper in sheets}
+    assert {m["area"].get("boundary_sha256") for m in manifests.values()} == {version.geometry_sha256}

@@ -22,7 +22,7 @@ import shapely
 from geo_app import STORE_CRS
 from geo_app.io.jsontext import clean
 from geo_app.production.area import AdminLayers, ResolvedArea, resolve
-from geo_app.production.dossier.points import TOLERANCE_MM, boundary_points
+from geo_app.production.dossier.points import boundary_points
 from geo_app.production.validation import OVERLAP_TOLERANCE_HA, Finding, check
 
 try:  # the dossier's own freezing rule (geometry cleaning, size-based point tolerance), where it has one
@@ -35,6 +35,8 @@ except ImportError:  # an older dossier module: the rule below
 SIZE_DIVISOR = 2000
 MIN_TOLERANCE_M = 1.0
 POINT_COLUMNS = ["no", "ring", "x_north", "y_east"]
+#: The on-paper tolerance an older ``boundary_points(geometry, scale)`` applies (mm × scale).
+_PAPER_TOLERANCE_MM = 0.5
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,9 @@ def derive_points(geometry) -> tuple[object, pd.DataFrame, dict]:
 
 def _points(geometry) -> tuple[pd.DataFrame, dict]:
     tolerance = points_tolerance_m(geometry)
-    # boundary_points takes its tolerance as TOLERANCE_MM on paper × scale: pass the "scale" that gives
-    # the size-based tolerance, so no paper enters the table.
-    bp = boundary_points(geometry, int(round(tolerance * 1000 / TOLERANCE_MM)))
+    # An older boundary_points takes its tolerance as 0.5 mm on paper × scale: pass the "scale" that
+    # gives the size-based tolerance, so no paper enters the table.
+    bp = boundary_points(geometry, int(round(tolerance * 1000 / _PAPER_TOLERANCE_MM)))
     rule = (f"√diện tích / {SIZE_DIVISOR}, làm tròn lên 1-2-5 × 10ⁿ m, ≥ {MIN_TOLERANCE_M:g} m; nhân đôi đến khi ≤ "
             f"giới hạn số điểm / √area / {SIZE_DIVISOR}, rounded up to 1-2-5 × 10ⁿ m, at least {MIN_TOLERANCE_M:g} m; "
             "doubled until the point cap holds")
