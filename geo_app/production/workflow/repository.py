@@ -28,6 +28,7 @@ from geo_app.errors import ConflictError
 from geo_app.io import jsontext
 from geo_app.io.sqlite import transaction
 from geo_app.settings import settings
+from geo_app.store.sources import sha256_of
 
 GENESIS = "0" * 64
 
@@ -195,11 +196,7 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_of(Path(path))
 
 
 def area_hash(area: dict) -> str:
