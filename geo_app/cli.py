@@ -119,7 +119,7 @@ def check(product_id: str, as_json: bool) -> None:
     except (KeyError, ProductDefinitionError, ResolutionError, StoreError) as exc:
         raise UserFacingError(str(exc).strip("'\"")) from exc
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
     else:
         click.echo(f"{product_id}: {report.area_ha:,.2f} ha, chu vi / perimeter {report.perimeter_m:,.1f} m")
         for finding in report.findings:
@@ -205,6 +205,30 @@ def import_cmd(file: str, kind: str, crs: str | None, encoding: str | None, laye
         with writing(Path(out_path).resolve()) as store:
             store.write_layer("import", frame)
         click.echo(f"Đã ghi / written: {out_path}")
+
+
+# --- the production-area workflow: audit ---
+
+
+@main.group()
+def audit() -> None:
+    """Nhật ký kiểm toán quy trình xác nhận / the confirmation workflow's audit."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Kiểm tra chuỗi băm nhật ký và sha256 mọi hồ sơ đã xác nhận / verify the audit hash chain and the
+    sha256 of every confirmed dossier on disk; exit 1 at the first bad row or file."""
+    from geo_app.production.workflow import db_path, verify
+
+    result = verify()
+    if not result.ok:
+        click.echo(f"SAI / BAD: {result.first}", err=True)
+        for problem in result.problems[1:]:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {result.rows} dòng nhật ký, {result.dossiers} hồ sơ đã xác nhận / {result.rows} audit rows, "
+               f"{result.dossiers} confirmed dossiers ({db_path()})")
 
 
 # --- web accounts (issue 4): users ---

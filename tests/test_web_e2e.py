@@ -82,8 +82,12 @@ def test_browser_map_search_upload_confirm_download(browser, store_home, tmp_pat
         # an approver confirms: the dossier is made and its hash shown; download it
         _login(page, base, "approver")
         page.goto(f"{base}/products/{PRODUCT}")
-        page.click("#confirm-version", timeout=10000)
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))  # "are you sure?"
+        page.click("#confirm-version", timeout=10000, no_wait_after=True)  # the dossier takes seconds; waited for below
         page.wait_for_selector("#status[data-status=confirmed]", timeout=180000)
+        assert asked and "hồ sơ" in asked[0], "confirm asks first"
+        assert page.is_visible("#dossier-download"), "the dossier is linked with its sha256"
         shown_hash = page.inner_text("#dossier-sha").strip()
         with page.expect_download() as info:
             page.click(".dossier-link")
@@ -91,7 +95,7 @@ def test_browser_map_search_upload_confirm_download(browser, store_home, tmp_pat
         info.value.save_as(target)
         assert hashlib.sha256(target.read_bytes()).hexdigest() == shown_hash
         page.goto(f"{base}/products/{PRODUCT}/history")
-        assert page.locator("#history td.action", has_text="confirm").count() == 1
+        assert page.locator("#history .history-entry[data-action=confirm]", has_text="Confirmed").count() == 1
 
         external = [u for u in requested if not u.startswith(base) and not u.startswith("data:")]
         assert not external, external

@@ -157,11 +157,14 @@ def test_every_ui_string_has_an_english_translation():
 
 
 def test_draft_production_areas_are_not_public(client):
-    # every product is a draft: neither the map data nor the OGC API gives them to anonymous users
+    # the store's production-areas layer holds drafts: not served as map data; the OGC API's
+    # production-areas collection comes from the workflow and holds confirmed versions only
     assert client.get("/data/production-areas.geojson?zoom=9").status_code == 404
     collections = client.get("/ogcapi/collections?f=json").get_json()["collections"]
-    assert "production-areas" not in {c["id"] for c in collections}
-    assert client.get("/ogcapi/collections/production-areas/items?f=json").status_code == 404
+    assert "production-areas" in {c["id"] for c in collections}
+    features = client.get("/ogcapi/collections/production-areas/items?f=json").get_json()["features"]
+    assert all(f["properties"]["dossier_sha256"] and f["properties"]["confirmed_at"] for f in features)
+    assert "status" not in (features[0]["properties"] if features else {})
 
 
 def test_static_assets_gzip_etag_and_long_cache_for_versioned_urls(client):

@@ -48,6 +48,31 @@ def test_role_matrix_refuses_state_changes(as_role, route, role):
     assert workflow.history(PRODUCT) == before, "nothing changed"
 
 
+@pytest.mark.parametrize("action", ["confirm", "return"])
+def test_role_matrix_four_eyes_binds_admins(store_home, tmp_path, action):
+    """An admin holds every role, yet may not confirm or return a version they edited or submitted."""
+    from test_web_support import isolated_home
+
+    from geo_app.production import workflow
+    from geo_app.serve.web import create_app
+
+    with isolated_home(store_home, tmp_path / "home"):
+        app = create_app({"TESTING": True, "SECRET_KEY": "t"})
+        admin = app.test_client()
+        login(admin, "admin")
+        token = csrf_token(admin, "/")
+        assert admin.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "revision": workflow.latest(PRODUCT).token,
+                                                              "communes_2025": _commune_code("Xã Bảo Thắng")}).status_code == 302
+        number = workflow.latest(PRODUCT).version
+        assert admin.post(f"/products/{PRODUCT}/{number}/submit", data={"csrf_token": token}).status_code == 302
+        before = workflow.history(PRODUCT)
+        resp = admin.post(f"/products/{PRODUCT}/{number}/{action}", data={"csrf_token": token, "paper": "A3",
+                                                                          "comment": "x"},
+                          headers={"Accept": "application/json"})
+        assert resp.status_code == 403 and resp.get_json()["description"].startswith("four_eyes")
+        assert workflow.history(PRODUCT) == before
+
+
 def test_state_changes_need_csrf(as_role):
     client = as_role("officer")
     resp = client.post(f"/products/{PRODUCT}/draft", data={"communes_2025": "08170"})

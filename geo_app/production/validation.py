@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import shapely
 
+from geo_app.io.jsontext import clean
 from geo_app.production.area import AdminLayers, ResolvedArea, resolve
 from geo_app.production.products import Product, load_products
 
@@ -43,7 +44,9 @@ class ValidationReport:
         return not any(f.level == "error" for f in self.findings)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        # Missing numbers (pandas' NaN, e.g. the annex's per-commune area on all but a group's first
+        # row) become null: the report is stored and served as JSON, which has no NaN.
+        data = clean(asdict(self))
         data["ok"] = self.ok
         return data
 

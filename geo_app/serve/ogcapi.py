@@ -40,9 +40,9 @@ from pygeofilter.backends.geopandas.evaluate import to_filter
 
 from geo_app import STORE_CRS, layers
 from geo_app.errors import GeoAppError
+from geo_app.production.workflow import public as confirmed_areas
 from geo_app.serve.cache import BoundedCache
-from geo_app.settings import settings
-from geo_app.store.layer_store import StoreError, table_name
+from geo_app.store.layer_store import StoreError, open_store
 
 # --- coordinate reference systems (Part 2) -------------------------------------------------------
 
@@ -204,28 +204,29 @@ def unregister(collection_id: str) -> None:
     _PLUGGED.pop(collection_id, None)
 
 
-def _store_key() -> tuple[Path, float]:
-    store = settings().store_path
+def _open_store():
+    store = open_store()
     if not store.exists():
-        raise StoreError(f"Chưa có kho lớp dữ liệu {store}. / No layer store at {store}: run `geo-app build` first.")
-    return store, store.stat().st_mtime
+        raise StoreError(f"Chưa có kho lớp dữ liệu {store.location}. / No layer store at {store.location}: "
+                         "run `geo-app build` first.")
+    return store
 
 
 def store_version() -> str:
     """Changes whenever the store is rebuilt; part of every ETag."""
-    store, mtime = _store_key()
-    return f"{int(mtime * 1000):x}"
+    return hashlib.sha1(_open_store().version().encode()).hexdigest()[:12]
 
 
 def public_layers() -> list[str]:
     """The store's public catalogue layers present in the store."""
-    return list(_public_layers(*_store_key()))
+    store = _open_store()
+    return list(_public_layers(store.location, store.version()))
 
 
 @lru_cache(maxsize=4)
-def _public_layers(store: Path, mtime: float) -> tuple[str, ...]:
-    present = {name for name, _ in pyogrio.list_layers(store)}
-    return tuple(layer.id for layer in layers.list() if layer.public and table_name(layer.id) in present)
+def _public_layers(location: str, version: str) -> tuple[str, ...]:
+    store = open_store()
+    return tuple(layer.id for layer in layers.list() if layer.public and store.has_layer(layer.id))
 
 
 def collection_ids() -> list[str]:
@@ -978,3 +979,8 @@ def export(collection_id: str, fmt: str, args: dict | None = None) -> tuple[byte
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# The confirmed production areas: published from the workflow (the store's layer holds drafts too).
+register(Provider.from_layer(confirmed_areas.COLLECTION, read=confirmed_areas.confirmed_frame,
+                             version=confirmed_areas.confirmed_state, description=confirmed_areas.DESCRIPTION))
