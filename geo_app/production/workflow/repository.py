@@ -28,7 +28,6 @@ from geo_app.errors import ConflictError
 from geo_app.io import jsontext
 from geo_app.io.sqlite import transaction
 from geo_app.settings import settings
-from geo_app.store.sources import sha256_of
 
 GENESIS = "0" * 64
 
@@ -193,10 +192,6 @@ def dumps(value) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    return sha256_of(Path(path))
 
 
 def area_hash(area: dict) -> str:

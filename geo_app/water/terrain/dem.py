@@ -1,7 +1,6 @@
 """Reading a DEM onto the working grid: EPSG:9208, square cells (30 m by default), NaN for nodata."""
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from rasterio.warp import reproject, transform_bounds
 
 from geo_app import STORE_CRS
 from geo_app.errors import InputError
+from geo_app.io.files import sha256_file
 
 
 class DemError(InputError):
@@ -50,14 +50,6 @@ class Dem:
     @property
     def valid(self) -> np.ndarray:
         return ~np.isnan(self.array)
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def target_grid(extent, resolution: float = 30.0) -> tuple[Affine, int, int]:
