@@ -12,6 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from geo_app.io.files import sha256_file
 from geo_app.production.workflow.freezing import (
     base_product,
     freeze_area,
@@ -30,7 +31,6 @@ from geo_app.production.workflow.repository import (
     home,
     now,
     require_writable,
-    sha256_file,
     tx,
     version_from_row,
 )

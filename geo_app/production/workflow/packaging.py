@@ -18,6 +18,7 @@ import threading
 import zipfile
 from pathlib import Path
 
+from geo_app.io.files import sha256_file
 from geo_app.production.workflow.actions import get_version
 from geo_app.production.workflow.freezing import product_for
 from geo_app.production.workflow.repository import (
@@ -30,7 +31,6 @@ from geo_app.production.workflow.repository import (
     home,
     now,
     require_writable,
-    sha256_file,
     tx,
 )
 from geo_app.production.workflow.states import require_second_person, require_status

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from geo_app.io.files import sha256_file
 from geo_app.production.workflow.repository import (
     GENESIS,
     LOCK_NAME,
@@ -28,7 +29,6 @@ from geo_app.production.workflow.repository import (
     home,
     refuse_writes,
     row_sha256,
-    sha256_file,
     tx,
 )
 from geo_app.settings import settings
