@@ -99,7 +99,7 @@ def serve(host: str, port: int, dev: bool, trusted_proxy: str) -> None:
               upload_bytes=app.config["MAX_CONTENT_LENGTH"])
 
 
-# --- production areas and dossiers (issue 3): check, dossier, import ---
+# --- production areas and dossiers: check, dossier, import ---
 
 
 @main.command()
@@ -231,7 +231,7 @@ def audit_verify() -> None:
                f"{result.dossiers} confirmed dossiers ({db_path()})")
 
 
-# --- web accounts (issue 4): users ---
+# --- web accounts: users ---
 
 
 @main.group()
@@ -299,7 +299,7 @@ def users_disable(name: str) -> None:
     click.echo(f"Đã khóa tài khoản / account disabled: {name}")
 
 
-# --- water sources, terrain and groundwater (issue 5): water-sources, groundwater ---
+# --- water sources, terrain and groundwater: water-sources, groundwater ---
 
 
 @main.group("water-sources")

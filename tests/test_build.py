@@ -16,7 +16,7 @@ from geo_app.store.sources import SourceError
 
 
 def test_check_value_lands_within_a_metre():
-    # domain.md §2: lon 103.8437, lat 22.3364 → E ≈ 406 447, N ≈ 2 471 192 in EPSG:9208
+    # the VN-2000 check point: lon 103.8437, lat 22.3364 → E ≈ 406 447, N ≈ 2 471 192 in EPSG:9208
     e, n = Transformer.from_crs("EPSG:4326", STORE_CRS, always_xy=True).transform(103.8437, 22.3364)
     assert abs(e - 406_447) < 1 and abs(n - 2_471_192) < 1
 

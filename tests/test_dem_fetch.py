@@ -100,7 +100,7 @@ def test_tile_names_follow_copernicus():
 def test_fetch_reads_only_a_window_reprojects_and_caches(tile_server, tmp_path):
     base, tif = tile_server
     _RangeHandler.sent = _RangeHandler.ranges = 0
-    # ~3 km square round the domain.md check point (E 406 447, N 2 471 192)
+    # ~3 km square round the VN-2000 check point (E 406 447, N 2 471 192)
     extent = (405000.0, 2469990.0, 408000.0, 2472990.0)  # multiples of 30 m
     dem = terrain.fetch_glo30(extent, base=base, cache_dir=tmp_path / "cache")
     assert dem.crs.to_epsg() == 9208 and dem.cellsize == (30.0, 30.0)

@@ -1,4 +1,4 @@
-"""The dossier (issue 3, item 5), on the real layer store: what the sheet shows is read back from
+"""The dossier, on the real layer store: what the sheet shows is read back from
 the PDF, the exports are read back through GDAL, and two runs give the same bytes."""
 from __future__ import annotations
 

@@ -202,7 +202,7 @@ def test_nodata_hole_is_filled_and_reported(tmp_path):
 def test_default_extent_is_former_sa_pa_town(store_home):
     bounds, geom = gw.default_extent()
     assert geom.area / 1e6 == pytest.approx(680, rel=0.25)  # thị xã Sa Pa ≈ 680 km²
-    # the check point of domain.md §2 (Sa Pa) lies within
+    # the VN-2000 check point (Sa Pa) lies within
     assert bounds[0] < 406447 < bounds[2] and bounds[1] < 2471192 < bounds[3]
 
 
@@ -241,7 +241,7 @@ def test_cli_groundwater(tmp_path):
     assert bad.exit_code != 0 and "--extent" in bad.output
 
 
-# ------------------------------------------------------------------------ review findings (issue 5)
+# ------------------------------------------------------------------------ review findings
 
 def _cli(args):
     from click.testing import CliRunner

@@ -1,4 +1,4 @@
-"""Groundwater distribution (issue 5 item 5), the polygon lithology factor, and the inventory as the
+"""Groundwater distribution, the polygon lithology factor, and the inventory as the
 springs of the ROC AUC — all on data the tests make: wells, aquifer and lithology polygons, a DEM."""
 from __future__ import annotations
 
@@ -267,7 +267,7 @@ def test_cli_groundwater_lithology_option(tmp_path):
 
 
 def test_default_study_area_is_former_sa_pa_town(store_home):
-    # wells around the Sa Pa check point of domain.md §2; no extent, no DEM → district 088, masked
+    # wells around the Sa Pa check point (lon 103.8437, lat 22.3364); no extent, no DEM → district 088, masked
     rng = np.random.default_rng(2)
     xs, ys = 406447 + rng.uniform(-2000, 2000, 8), 2471192 + rng.uniform(-2000, 2000, 8)
     wells = gpd.GeoDataFrame({"level_m": 1400 + rng.uniform(0, 50, 8)}, geometry=[Point(x, y) for x, y in zip(xs, ys)],

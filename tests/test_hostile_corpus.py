@@ -25,7 +25,7 @@ from test_web_support import csrf_token, isolated_home, login
 from geo_app.cli import main
 from geo_app.importers import FORMATS, ImportFailed, read_features
 
-#: Each case within these (the issue's bounds; the cases take well under a second each).
+#: Each case within these (the bounds set for the importer; the cases take well under a second each).
 CASE_SECONDS = 10.0
 CASE_MEMORY_MB = 500
 PRODUCT = "rau-an-toan-bao-thang"

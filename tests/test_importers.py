@@ -1,4 +1,4 @@
-"""The import matrix of issue 3 item 3: every format, missing and wrong .prj, swapped axes, legacy
+"""The import matrix: every format, missing and wrong .prj, swapped axes, legacy
 encodings, broken / empty / non-geometric files.
 
 Test input is the real commune "Xã Pha Long" from the store (exported by the tests in each format),

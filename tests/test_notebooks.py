@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-#: Notebooks whose data is synthetic when no real data is configured (issue 5: say so plainly).
+#: Notebooks whose data is synthetic when no real data is configured (they say so plainly).
 SYNTHETIC_FALLBACK = {"02_karst_water_sources", "03_sapa_groundwater_potential"}
 
 

@@ -166,7 +166,7 @@ def test_read_dem_reprojects_from_lon_lat_to_the_store_grid(tmp_path):
     dem = terrain.read_dem(path)
     assert dem.crs.to_epsg() == 9208 and dem.cellsize == (30.0, 30.0)
     assert dem.transform.c % 30 == 0 and dem.transform.f % 30 == 0
-    # the check value of domain.md §2: lon 103.8437, lat 22.3364 → E ≈ 406 447, N ≈ 2 471 192
+    # the check value of VN-2000 / TM-3 104°45': lon 103.8437, lat 22.3364 → E ≈ 406 447, N ≈ 2 471 192
     left, bottom, right, top = dem.bounds
     assert left <= 406447 <= right and bottom <= 2471192 <= top
     assert len(dem.sources[path.name]) == 64

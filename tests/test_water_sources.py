@@ -1,4 +1,4 @@
-"""Water-source inventory, QA, protection zones, karst summary and water balance (issue 5 items 1–2),
+"""Water-source inventory, QA, protection zones, karst summary and water balance,
 on SYNTHETIC data the tests make (geo_app.water.sources.synthetic; every name says SYNTHETIC)."""
 from __future__ import annotations
 

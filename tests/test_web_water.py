@@ -1,4 +1,4 @@
-"""The user's own water layers on the map (issue 5 item 2, issue 4 item 1): listed only when the user
+"""The user's own water layers on the map: listed only when the user
 store holds them, shown to logged-in users, to anonymous visitors only with ANONYMOUS_ACCESS=map+user,
 served per view through /data like every layer. Data: SYNTHETIC (geo_app.water.sources.synthetic)."""
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which CRS do these coordinates use? Decided from where they fall against the province.
 
 Field data comes as VN-2000 X/Y without a .prj, with a wrong one, or with the axes swapped
-(domain.md §2). Each hypothesis is projected into EPSG:9208 and scored by the share of points that
+(VN-2000, QĐ 83/2000/QĐ-TTg; Lào Cai's provincial meridian 104°45'). Each hypothesis is projected into EPSG:9208 and scored by the share of points that
 fall inside the province (buffered, because the published outline is generalised). The magnitudes
 separate lon/lat from metres and northing from easting without doubt. What the province alone can NOT
 separate is TM-3 (k 0.9999, EPSG:9208) from the 6° variant (k 0.9996) on the same meridian: they

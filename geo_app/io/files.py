@@ -52,6 +52,14 @@ def atomic_file(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
                 leftover.unlink()
 
 
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file beside it and one rename."""
+    path = Path(path)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
 @contextmanager
 def atomic_folder(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``path``; it replaces the folder ``path`` as a whole, only if the

@@ -1,7 +1,7 @@
 """Resolve a product's area definition to geometry in EPSG:9208, exactly wherever the data allows.
 
 Rules (2025 communes are exact unions of former communes, and former communes nest in former
-districts — domain.md §4):
+districts — Resolution 1673/NQ-UBTVQH15):
 - a 2025 commune named whole → its geometry;
 - former communes that together make a whole 2025 commune → that commune's geometry;
 - former communes that are all of a 2025 commune's communes in some former district(s) → the 2025
@@ -64,7 +64,7 @@ class Piece:
     method: str
     geometry: shapely.Geometry | None
     unresolved: str | None = None
-    #: The legal basis of the boundaries this piece follows (domain.md §4: keep it with the area).
+    #: The legal basis of the boundaries this piece follows (every boundary keeps the resolution it follows).
     legal_basis: tuple[str, ...] = ()
 
     @property

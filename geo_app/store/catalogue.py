@@ -82,7 +82,7 @@ def catalogue() -> dict[str, LayerInfo]:
     return _catalogue(settings().definitions)
 
 
-def list() -> builtins.list[LayerInfo]:  # noqa: A001 - the public name the issue asks for
+def list() -> builtins.list[LayerInfo]:  # noqa: A001 - the public name notebooks use
     """Every layer in the catalogue, in a stable order."""
     return builtins.list(catalogue().values())
 

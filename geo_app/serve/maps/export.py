@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from geo_app import layers
-from geo_app.io.atomic import write_atomic
+from geo_app.io.files import write_atomic
 from geo_app.production import workflow
 from geo_app.serve.maps.folium_map import DEFAULT_TOLERANCE_M, MapError, folium_map, render_page
 from geo_app.store.layer_store import StoreError

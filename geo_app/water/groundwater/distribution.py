@@ -1,4 +1,4 @@
-"""Groundwater distribution for Sa Pa (issue 5 item 5): the aquifer units from the user's
+"""Groundwater distribution for Sa Pa: the aquifer units from the user's
 hydrogeological polygons, and a groundwater level (or depth) surface interpolated from the wells and
 boreholes that carry one, with its leave-one-out cross-validation error beside it.
 

@@ -24,7 +24,7 @@ import geopandas as gpd
 
 from geo_app import STORE_CRS
 from geo_app.errors import InputError
-from geo_app.io.atomic import write_atomic
+from geo_app.io.files import write_atomic
 from geo_app.settings import settings
 from geo_app.water.groundwater import DistributionResult, PotentialResult
 from geo_app.water.sources.user_store import write_user_layers

@@ -1,4 +1,4 @@
-"""Karst water sources (issue 5 items 1–2): the inventory, its QA, protection zones, water security.
+"""Karst water sources: the inventory, its QA, protection zones, water security.
 
     from geo_app import water_sources as ws
     inv = ws.import_inventory("nguon_nuoc.xlsx")       # same CRS / encoding detection as any import

@@ -1,4 +1,4 @@
-"""The water-source inventory (domain.md §5): schema, import, and the QA report.
+"""The water-source inventory (what a spring/source survey records): schema, import, and the QA report.
 
 Import goes through ``geo_app.importers.read_features`` (same CRS and text-encoding detection as the
 production-area import); columns are matched to the schema by their Vietnamese or English names.

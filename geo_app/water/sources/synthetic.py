@@ -13,7 +13,7 @@ import shapely
 from geo_app import STORE_CRS
 
 LABEL = "SYNTHETIC"
-#: the Mường Khương karst highlands (domain.md §5) and a few other communes
+#: the Mường Khương karst highlands (few seep springs, "mó", per the provincial water plan) and a few other communes
 DEFAULT_COMMUNES = ("Xã Pha Long", "Xã Mường Khương", "Xã Bắc Hà", "Xã Bảo Yên", "Phường Sa Pa", "Xã Bát Xát")
 _KINDS = ["mó", "suối hang", "giếng đào", "giếng khoan", "công trình thu"]
 
