@@ -105,3 +105,22 @@ def test_public_api_in_the_docs_exists(module, names):
     assert names
     missing = [name for name in names if not hasattr(mod, name)]
     assert not missing, f"{module}: {missing}"
+
+
+def test_no_references_to_issue_numbers_or_files_outside_the_repository():
+    """Code and documents state the fact and its source (a resolution, a paper, a URL), not a tracker number
+    or a note outside this repository, which a reader of the repository cannot open."""
+    pattern = re.compile(r"\bissues? #?\d+\b|\bdomain\.md\b|\bDomain notes\b", re.I)
+    found = []
+    for folder, suffixes in (("geo_app", ".py .html .js .css"), ("tests", ".py"), ("bench", ".py"),
+                             ("docs", ".md"), ("layers", ".yaml"), ("notebooks", ".ipynb"), ("scripts", ".py")):
+        for path in (REPO / folder).rglob("*"):
+            if path.suffix in suffixes.split() and path != Path(__file__):
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                    if pattern.search(line):
+                        found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()[:100]}")
+    for name in ("README.md", "Makefile", "pyproject.toml"):
+        for number, line in enumerate((REPO / name).read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                found.append(f"{name}:{number}: {line.strip()[:100]}")
+    assert not found, "\n".join(found)
