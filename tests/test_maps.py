@@ -50,8 +50,10 @@ def test_folium_map_is_offline_and_styled(store_home):
     page = render_page(folium_map(["communes", "province", "peaks"], lang="en", synthetic={"peaks"}))
     assert not EXTERNAL.search(page), EXTERNAL.search(page)
     assert "* Leaflet 1.9" in page  # Leaflet itself is in the page
-    assert "Communes" in page or "Xã" in page
-    assert "(SYNTHETIC)" in page and "SYNTHETIC —" in page
+    # the legend in the reader's language, the YAML's styles, only the made-up layer marked
+    assert "2025 communes and wards" in page and "Peak (SYNTHETIC)" in page and "SYNTHETIC —" in page
+    assert "2025 communes and wards (SYNTHETIC)" not in page
+    assert '"fillColor":"#f2efe9"' in page  # communes.yaml style
     # every commune is drawn, simplified, with its popup and no other property
     features = re.findall(r'\{"type":"Feature","properties":\{"p":', page)
     assert len(features) == 99 + 1 + 1
