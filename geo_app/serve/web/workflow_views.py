@@ -114,7 +114,9 @@ def save_draft(product_id: str):
         # the form again, with what the officer chose and each error naming the file
         current = workflow.latest(product_id)
         kept = current.area.get("files", []) if current is not None else []
-        return _product_page(product_id, area=area, upload=uploads.form_state(choice, exc, kept)), 400
+        # "keep the uploaded files" stays as the officer left it
+        shown = {**area, "files": kept if request.form.get("keep_files") == "1" else []}
+        return _product_page(product_id, area=shown, upload=uploads.form_state(choice, exc, kept)), 400
     upload = prepared.as_upload() if prepared is not None else None
     if upload is None:
         if request.form.get("keep_files") == "1":
