@@ -530,3 +530,14 @@ def test_messages_keep_each_half_in_one_language(pha_long, tmp_path):
     prj = read_features(_shapefile(pha_long, tmp_path, "halves"), kind="polygon")
     assert "theo tệp .prj" in prj.crs_reason and "from the .prj file" in prj.crs_reason
     assert "% số điểm nằm trong tỉnh" in prj.crs_reason
+
+
+def test_csv_formula_cells_are_found_but_text_and_numbers_are_not():
+    """SYNTHETIC rows: formulas (including the DDE and HYPERLINK injections) are named by cell; a
+    bullet note, a phone number, a negative DMS angle and decimal commas stay data."""
+    from geo_app.importers.integrity import column_letter, csv_formula_cells
+
+    rows = [["STT", "X", "ghi chu"], ["1", "2520000,5", "- ghi chú"], ["2", "=1+1", "+84 912 345 678"],
+            ["3", "-2+3", "-22°30'15\""], ["4", "@SUM(A1)", "-cmd|' /C calc'!A0"], ["5", "\t=x", "+HYPERLINK(\"x\")"]]
+    assert csv_formula_cells(rows) == ["B3", "B4", "B5", "C5", "B6", "C6"]
+    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]

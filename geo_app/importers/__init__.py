@@ -24,7 +24,16 @@ WKT or a PROJ string; anything else is an :class:`ImportFailed` listing the acce
 It only reads; a file it cannot read raises :class:`ImportFailed` with one message naming the file,
 the problem and what to do.
 """
-from geo_app.importers.core import FORMATS, MIN_PART_M2, POINT, POLYGON, GeometryRepair, ImportResult, read_features
+from geo_app.importers.core import (
+    FORMATS,
+    MIN_PART_M2,
+    POINT,
+    POLYGON,
+    GeometryRepair,
+    ImportResult,
+    original_names,
+    read_features,
+)
 from geo_app.importers.crs import (
     CRS_NAMES,
     LAO_CAI_BBOX_WGS84,
@@ -49,7 +58,7 @@ from geo_app.importers.encodings import (
 from geo_app.importers.errors import ImportFailed
 
 __all__ = [
-    "read_features", "ImportResult", "GeometryRepair", "ImportFailed", "FORMATS", "POINT", "POLYGON",
+    "read_features", "original_names", "ImportResult", "GeometryRepair", "ImportFailed", "FORMATS", "POINT", "POLYGON",
     "VN2000_6DEG", "LAO_CAI_BBOX_WGS84", "CrsDecision", "decide_crs", "parse_crs", "CrsInvalid", "CrsTie", "CRS_NAMES", "MIN_PART_M2",
     "UTF8", "CP1258", "TCVN3", "VNI", "decode_tcvn3", "decode_vni", "encode_tcvn3", "encode_vni", "encode_cp1258",
 ]

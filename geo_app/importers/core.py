@@ -267,6 +267,19 @@ def _read_any(path: Path, *, kind, crs, encoding, layer, sheet, x_col, y_col, lo
     return _read_vector(path, FORMATS[suffix], str(path), order_col=order_col, group_col=group_col, **options)
 
 
+def original_names(stored: str | Path) -> list[str]:
+    """The file names the user sent, for a file stored from a web upload (the ``source`` member the
+    upload form writes into its GeoJSON); the file's own name for any other file."""
+    path = Path(stored)
+    try:
+        if path.suffix.lower() == ".geojson" and path.stat().st_size <= ig.GEOJSON_PARSE_MAX:
+            doc = json.loads(path.read_bytes())
+            return [str(f["name"]) for f in doc["source"]["files"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return [path.name]
+
+
 # --- vector formats ----------------------------------------------------------------------------------
 
 def _mb(n: int) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 import stat
 import struct
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from geo_app.importers.errors import ImportFailed
+from geo_app.importers.tables import parse_number
 
 #: Zip members: at most this many bytes uncompressed in all...
 ZIP_MAX_TOTAL = 200 * 1024 * 1024
@@ -141,6 +143,11 @@ _SHAPE_TYPES = {0: "Null", 1: "Point", 3: "PolyLine", 5: "Polygon", 8: "MultiPoi
                 31: "MultiPatch"}
 
 
+#: dBASE version bytes written by GIS and office software (dBASE II–V, FoxPro, Visual FoxPro, with or
+#: without memo files).
+_DBF_VERSIONS = {0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x32, 0x43, 0x63, 0x83, 0x8B, 0x8E, 0xCB, 0xF5, 0xFB}
+
+
 def _main_header(data: bytes) -> tuple[int, int, int] | None:
     """(file code, length in bytes, shape type) of a .shp/.shx header, or None when too short."""
     if len(data) < 100:
@@ -195,7 +202,7 @@ def check_shapefile(path: Path, parts: ShapefileParts) -> int:
                                _RESEND_VI, _RESEND_EN)
     dbf_name = stem + ".dbf"
     dbf = parts.dbf_head or b""
-    if len(dbf) < 32 or dbf[0] & 0x07 not in (2, 3, 4, 5):
+    if len(dbf) < 32 or dbf[0] not in _DBF_VERSIONS:
         raise ImportFailed(path, f"'{dbf_name}' không phải bảng dBASE (phần đầu tệp sai)", f"'{dbf_name}' is not a dBASE table (bad header)",
                            _RESEND_VI, _RESEND_EN)
     records, = struct.unpack("<I", dbf[4:8])
@@ -504,24 +511,28 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _is_plain_number(text: str) -> bool:
+_SIGNED_EXPRESSION = re.compile(r"^[+-][\d.,\s]+[-+*/^&]")
+
+
+def _is_number(text: str) -> bool:
     try:
-        float(text.replace(",", ".").replace(" ", ""))
-        return True
+        return parse_number(text) is not None
     except ValueError:
         return False
 
 
 def csv_formula_cells(rows: list[list[str]]) -> list[str]:
-    """Cells a spreadsheet program would run as a formula when the CSV is opened ("=…", "@…",
-    "+…"/"-…" that are not numbers, and the same after a leading tab or carriage return)."""
+    """Cells a spreadsheet program would run as a formula when the CSV is opened: "=…" and "@…",
+    and "+…"/"-…" that are not numbers but look like an expression (a call, a sheet reference, an
+    operator after a number), also after a leading tab or carriage return. "- ghi chú" stays text."""
     found = []
     for r, row in enumerate(rows, start=1):
         for c, cell in enumerate(row):
             text = (cell or "").lstrip("\t\r ")
             if not text:
                 continue
-            if text[0] in "=@" or (text[0] in "+-" and len(text) > 1 and not _is_plain_number(text)):
+            signed = text[0] in "+-" and len(text) > 1 and not _is_number(text)
+            if text[0] in "=@" or (signed and (any(ch in text for ch in "()!=") or _SIGNED_EXPRESSION.match(text))):
                 found.append(f"{column_letter(c)}{r}")
     return found
 

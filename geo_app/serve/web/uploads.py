@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 
 from geo_app.errors import InputError
-from geo_app.importers import FORMATS, ImportFailed, read_features
+from geo_app.importers import FORMATS, ImportFailed, original_names, read_features
 
 #: The parts of one shapefile that may be sent as separate files.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -214,18 +214,6 @@ def _geojson(result, digests: dict[str, str], choice: UploadChoice, main: str) -
         "features": features,
     }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def original_names(stored: str | Path) -> list[str]:
-    """The file names the officer sent, from a stored upload (its ``source`` member); the stored
-    name itself for a file kept otherwise (an older upload, a file given on the command line)."""
-    path = Path(stored)
-    try:
-        with path.open("rb") as f:
-            doc = json.loads(f.read())
-        return [str(f["name"]) for f in doc["source"]["files"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return [path.name]
 
 
 def form_state(choice: UploadChoice | None = None, refused: UploadRefused | None = None, files=()) -> dict:

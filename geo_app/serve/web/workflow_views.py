@@ -184,7 +184,9 @@ def save_draft(product_id: str):
         # the form again, with what the officer chose and each error naming the file
         current = workflow.latest(product_id)
         kept = current.area.get("files", []) if current is not None else []
-        return _render_product(product_id, 400, area=area, edited_from=edited_from,
+        # "keep the uploaded files" stays as the officer left it
+        shown = {**area, "files": kept if request.form.get("keep_files") == "1" else []}
+        return _render_product(product_id, 400, area=shown, edited_from=edited_from,
                                upload=uploads.form_state(choice, exc, kept))
     upload = prepared.as_upload() if prepared is not None else None
     if upload is None:
