@@ -11,7 +11,7 @@ import shapely
 import yaml
 
 from geo_app import STORE_CRS, layers
-from geo_app.production.area import PARTLY, WHOLE, AdminLayers
+from geo_app.production.area import PARTLY, WHOLE, AdminLayers, split_by_former_districts
 from geo_app.production.products import Product
 
 #: Sources by their official names, as a reviewer looks them up (the repository URLs and hashes
@@ -72,29 +72,6 @@ def former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
     return outlines.copy()
 
 
-def split_shares(commune_geom, district_codes: list[str], outlines) -> dict[str, object]:
-    """The rule of ``area.split_by_former_districts`` (overlaps to the lower code, each sliver to
-    the district it shares the longest edge with), with each share's 1 cm buffer kept up to date
-    as slivers join it instead of recomputed for every sliver: the same shares, in half the time."""
-    shares: dict[str, object] = {}
-    taken = shapely.Polygon()
-    for code in district_codes:
-        part = shapely.difference(shapely.intersection(commune_geom, outlines[code]), taken)
-        shares[code] = part
-        taken = shapely.union(taken, part)
-    leftover = shapely.difference(commune_geom, taken)
-    buffered = {code: shares[code].buffer(0.01) for code in district_codes}
-    for sliver in getattr(leftover, "geoms", [leftover]):
-        if sliver.is_empty or sliver.area == 0:
-            continue
-        edge = sliver.boundary
-        best = max(district_codes, key=lambda c: (shapely.intersection(edge, buffered[c]).length,
-                                                 -sliver.distance(shares[c])))
-        shares[best] = shapely.union(shares[best], sliver)
-        buffered[best] = shapely.union(buffered[best], sliver.buffer(0.01))
-    return shares
-
-
 def _former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
     former = admin.former_communes
     communes = admin.communes.set_index("code")
@@ -117,7 +94,7 @@ def _former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
                 parts.append(shapely.intersection(communes.at[code, "geometry"], outlines[district.code]))
                 continue
             if code not in shares_of:
-                shares_of[code] = split_shares(communes.at[code, "geometry"], codes, outlines)
+                shares_of[code] = split_by_former_districts(communes.at[code, "geometry"], codes, admin)
             parts.append(shares_of[code][district.code])
         geoms_valid = [shapely.make_valid(g) for g in parts if g is not None and not g.is_empty]
         geoms.append(polygonal(shapely.union_all(geoms_valid)) if geoms_valid else shapely.Polygon())
