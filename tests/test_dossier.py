@@ -463,6 +463,20 @@ def test_the_national_border_is_drawn_where_the_outline_meets_china(big, admin, 
     result = make_dossier("rau-an-toan-bao-thang", tmp_path / "bt", paper="A3", admin=admin)
     _, _, text = _words(result.sheet)
     assert "TRUNG QUỐC" in text and "Biên giới quốc gia" in text
+    # The border symbol (a broad band under a dash-dot line) is drawn along the border's stretch in the frame.
+    from geo_app.production.dossier.sheet import COLOURS
+
+    band = tuple(int(COLOURS["border_band"][i:i + 2], 16) / 255 for i in (1, 3, 5))
+    with pdfplumber.open(result.sheet) as pdf:
+        page = pdf.pages[0]
+        strokes = [c for c in page.curves + page.lines
+                   if isinstance(c.get("stroking_color"), (tuple, list)) and len(c["stroking_color"]) >= 3
+                   and np.allclose(c["stroking_color"][:3], band, atol=0.01)]
+        drawn_mm = sum(np.hypot(*np.diff(np.asarray(c["pts"]), axis=0).T).sum() for c in strokes) * PT_TO_MM
+    e0, n0, e1, n1 = result.manifest["parameters"]["map_extent_m"]
+    in_frame = shapely.intersection(shapely.union_all(border.geometry.values), shapely.box(e0, n0, e1, n1)).length
+    expected_mm = in_frame * 1000 / result.scale
+    assert expected_mm > 50 and drawn_mm == pytest.approx(expected_mm, rel=0.1)
     assert "TRUNG QUỐC" not in _words(big.sheet)[2]  # Văn Bàn's frame does not reach China
 
 

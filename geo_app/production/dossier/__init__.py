@@ -15,9 +15,23 @@ Y east in EPSG:9208 plus WGS 84 lon/lat), ``communes.csv`` (annex 1), ``manifest
 The boundary points come from the geometry alone (``boundary_points``, ``freeze_boundary``), never
 from the paper: every sheet and export of one version lists the same points.
 """
-from geo_app.production.dossier.core import DEFAULT_AGENCY, DossierError, DossierResult, make_dossier
-from geo_app.production.dossier.layout import SCALE_SERIES, LayoutError
-from geo_app.production.dossier.points import BoundaryPoints, FrozenBoundary, boundary_points, freeze_boundary
+from geo_app.production.dossier.layout import SCALE_SERIES, LayoutError, check_options
+
+# The heavy parts (geopandas, matplotlib) load on first use, so that checking the options
+# (``check_options``, the ``layout`` module) answers at once.
+_LAZY = {
+    "make_dossier": "core", "DossierResult": "core", "DossierError": "core", "DEFAULT_AGENCY": "core",
+    "boundary_points": "points", "freeze_boundary": "points", "BoundaryPoints": "points", "FrozenBoundary": "points",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"geo_app.production.dossier.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["make_dossier", "DossierResult", "DossierError", "LayoutError", "SCALE_SERIES", "DEFAULT_AGENCY",
-           "boundary_points", "freeze_boundary", "BoundaryPoints", "FrozenBoundary"]
+           "boundary_points", "freeze_boundary", "BoundaryPoints", "FrozenBoundary", "check_options"]

@@ -76,6 +76,7 @@ def _former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
     former = admin.former_communes
     communes = admin.communes.set_index("code")
     districts = admin.former_districts.sort_values("code").reset_index(drop=True)
+    outlines = districts.set_index("code")["geometry"]
     shares_of: dict[str, dict] = {}
     rows, geoms = [], []
     for district in districts.itertuples(index=False):
@@ -86,6 +87,11 @@ def _former_district_outlines(admin: AdminLayers) -> gpd.GeoDataFrame:
             codes = sorted(set(all_in_commune["former_district_code"]))
             if codes == [district.code]:
                 parts.append(communes.at[code, "geometry"])
+                continue
+            if not set(codes) <= set(outlines.index):
+                # A commune that also takes land from a district with no 2019 polygon here (old
+                # Yên Bái): only the part inside this district's polygon is known to be in it.
+                parts.append(shapely.intersection(communes.at[code, "geometry"], outlines[district.code]))
                 continue
             if code not in shares_of:
                 shares_of[code] = split_by_former_districts(communes.at[code, "geometry"], codes, admin)

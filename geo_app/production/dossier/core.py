@@ -137,12 +137,6 @@ def _staging(out_dir: Path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _refuse_options(sheet_paper: layout.Paper, scale: int | None) -> None:
-    """Options that need no data are refused before anything is read (well under a second)."""
-    if scale is not None:
-        layout.check_series(int(scale))
-
-
 def make_dossier(
     product: str | Product,
     out_dir: str | os.PathLike,
@@ -166,9 +160,9 @@ def make_dossier(
     was checked when it was frozen). Without it the definition is resolved, checked and frozen here
     with ``freeze_boundary``.
     """
+    # Options that need no data are refused before anything is read.
+    sheet_paper = layout.check_options(paper, scale)
     product = get_product(product) if isinstance(product, str) else product
-    sheet_paper = layout.paper(paper)
-    _refuse_options(sheet_paper, scale)
     admin = admin or AdminLayers.from_store()
     notes: tuple[str, ...] = ()
     if boundary is None:

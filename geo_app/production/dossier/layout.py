@@ -143,6 +143,15 @@ def check_series(scale: int) -> None:
         )
 
 
+def check_options(paper_name: str, scale: int | None = None) -> Paper:
+    """The options that need no data, checked before any: the paper, and a scale in the series.
+    Light to import (no geopandas, no matplotlib), so a caller answers a wrong option at once."""
+    sheet = paper(paper_name)
+    if scale is not None:
+        check_series(int(scale))
+    return sheet
+
+
 def check_scale(scale: int, bounds, sheet: Paper) -> Paper:
     """The orientation of ``sheet`` at which the area fits at ``scale``, or a refusal saying why."""
     check_series(scale)
