@@ -202,9 +202,9 @@ def test_oversized_upload_refused_before_reading(store_home):
     login(client, "officer")
     token = csrf_token(client, "/")
     resp = client.post("/products/bo-vang-muong-khuong/draft",
-                       data={"csrf_token": token, "file": (io.BytesIO(b"x" * 5000), "big.geojson")},
+                       data={"csrf_token": token, "file": (io.BytesIO(b"x" * 200_000), "big.geojson")},
                        content_type="multipart/form-data", headers={"Accept": "application/json"})
-    assert resp.status_code == 413
+    assert resp.status_code == 413, resp.get_data(as_text=True)
     assert "file" in resp.get_data(as_text=True)
 
 

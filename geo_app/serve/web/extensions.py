@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from geo_app.errors import GeoAppError
 from geo_app.serve import accounts
-from geo_app.serve.web.limits import body_limit
+from geo_app.serve.web.limits import body_limit, is_upload_path
 from geo_app.settings import settings
 
 LANGUAGES = ("vi", "en")
@@ -261,11 +261,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc):
+        if is_upload_path(request.path):
+            # the files' own limit (the multipart envelope beside them is not the officer's concern)
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+            return _error(413, f"file: tệp tải lên quá lớn (tối đa {size}) / upload too large (max {size})")
         limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
-        if limit < 1024 * 1024:
-            return _error(413, f"Yêu cầu quá lớn (tối đa {limit // 1024} KB) / request too large (max {limit // 1024} KB)")
-        return _error(413, f"file: tệp quá lớn (tối đa {limit // (1024 * 1024)} MB) / upload too large "
-                      f"(max {limit // (1024 * 1024)} MB)")
+        return _error(413, f"Yêu cầu quá lớn (tối đa {limit // 1024} KB) / request too large (max {limit // 1024} KB)")
 
 
 def retry_after_seconds(exc=None) -> int:

@@ -21,9 +21,13 @@ _UPLOAD_PATH = re.compile(r"^/products/[^/]+/draft/?$")
 _LOGIN_PATH = re.compile(r"^/(login|logout|account|admin)(/|$)")
 
 
+def is_upload_path(path: str) -> bool:
+    return _UPLOAD_PATH.match(path) is not None
+
+
 def body_limit(path: str, upload_bytes: int = UPLOAD_BYTES) -> int:
     """The largest body accepted for a request to ``path`` (the path without the query string)."""
-    if _UPLOAD_PATH.match(path):
+    if is_upload_path(path):
         return upload_bytes + MULTIPART_ENVELOPE
     if _LOGIN_PATH.match(path):
         return LOGIN_FORM_BYTES
