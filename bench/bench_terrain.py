@@ -179,7 +179,8 @@ d8 = np.load(os.path.join(outdir, "..", "ours", "d8.npy"))
 with rasterio.open(dem_tif) as src:
     profile = src.profile
 profile.update(dtype="uint8", nodata=None, tiled=True, blockxsize=256, blockysize=256)
-with rasterio.open(os.path.join(outdir, "d8.tif"), "w", **profile) as dst:
+# written under the same capped GDAL cache as the tiled functions (else GDAL keeps 5 % of RAM of it)
+with rasterio.Env(GDAL_CACHEMAX=64), rasterio.open(os.path.join(outdir, "d8.tif"), "w", **profile) as dst:
     dst.write(d8, 1)
 del d8
 filled = step("fill", lambda: terrain.fill_depressions(dem_tif, out=os.path.join(outdir, "filled.tif"), tile=tile))
