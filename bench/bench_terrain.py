@@ -374,7 +374,8 @@ import numpy as np
 import geopandas as gpd
 import shapely
 from affine import Affine
-from geo_app import STORE_CRS, terrain
+from geo_app import STORE_CRS
+from geo_app.water import terrain
 from geo_app.water.groundwater import classify, load_ahp, load_reclass, renormalise, DEFAULT_AHP, DEFAULT_RECLASS
 from geo_app.water.groundwater.areas import commune_class_areas_with_slivers
 from geo_app.water.groundwater.outputs import write_outputs
