@@ -241,6 +241,16 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @numba.jit(**_JIT)
+def _neighbour(r, c, k, rows, cols):
+    """Index of the k-th neighbour (D8 order) of cell (r, c), or -1 off the grid."""
+    rr = r + _DR[k]
+    cc = c + _DC[k]
+    if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+        return -1
+    return rr * cols + cc
+
+
+@numba.jit(**_JIT)
 def _next_cell(flat, heap, hsize, pit, phead, pcount):
     """The next cell in exact priority order: the FIFO front unless the heap top is lower
     (``(cell, hsize, phead, pcount)``; the FIFO's levels never decrease, so this keeps the order)."""
@@ -315,14 +325,9 @@ def _fill_kernel(z, epsilon, closed, trace_cap=_TRACE_CAP):
         level = _next_up(buf, ibuf, zc) if epsilon else zc
         r = ci // cols
         c = ci - r * cols
-        inner = 0 < r < rows - 1 and 0 < c < cols - 1
         for k in range(8):
-            rr = r + _DR[k]
-            cc = c + _DC[k]
-            if not inner and (rr < 0 or rr >= rows or cc < 0 or cc >= cols):
-                continue
-            ni = rr * cols + cc
-            if closed[ni]:
+            ni = _neighbour(r, c, k, rows, cols)
+            if ni < 0 or closed[ni]:
                 continue
             closed[ni] = 1
             if flat[ni] <= level:
@@ -344,12 +349,8 @@ def _fill_kernel(z, epsilon, closed, trace_cap=_TRACE_CAP):
                     tc = t - tr * cols
                     deferred = False
                     for j in range(8):
-                        mr = tr + _DR[j]
-                        mc = tc + _DC[j]
-                        if mr < 0 or mr >= rows or mc < 0 or mc >= cols:
-                            continue
-                        mi = mr * cols + mc
-                        if closed[mi]:
+                        mi = _neighbour(tr, tc, j, rows, cols)
+                        if mi < 0 or closed[mi]:
                             continue
                         if flat[mi] > lt and tt < tq.shape[0]:
                             closed[mi] = 1
@@ -458,12 +459,7 @@ def _downstream(d8, r, c, rows, cols):
     code = d8[r, c]
     if code == 0:
         return -1
-    k = _code_index(code)
-    rr = r + _DR[k]
-    cc = c + _DC[k]
-    if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
-        return -1
-    return rr * cols + cc
+    return _neighbour(r, c, _code_index(code), rows, cols)
 
 
 @numba.jit(**_JIT)

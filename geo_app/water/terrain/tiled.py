@@ -56,6 +56,7 @@ from geo_app.water.terrain.algorithms import (
     _fill_kernel,
     _heap_pop,
     _heap_push,
+    _neighbour,
     _next_cell,
     _order_key,
 )
@@ -130,11 +131,9 @@ def _label_flood(z, labels):
         r = ci // cols
         c = ci - r * cols
         for k in range(8):
-            rr = r + _DR[k]
-            cc = c + _DC[k]
-            if rr < 0 or rr >= rows or cc < 0 or cc >= cols:
+            ni = _neighbour(r, c, k, rows, cols)
+            if ni < 0:
                 continue
-            ni = rr * cols + cc
             other = lab[ni]
             if other == _NODATA:
                 continue
