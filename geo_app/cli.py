@@ -146,6 +146,12 @@ def check(product_id: str, as_json: bool) -> None:
 @click.option("--agency", default=None, help="Đơn vị thành lập / producing agency.")
 def dossier(product_id: str, out_dir: str, paper: str, scale: int | None, date_iso: str | None, agency: str | None) -> None:
     """Lập hồ sơ bản đồ khu vực địa lý / make the map dossier (sheet, annex, exports, manifest)."""
+    from geo_app.production.dossier import check_options
+
+    try:  # a paper or scale that cannot be used is refused before anything heavy is loaded
+        check_options(paper.upper(), scale)
+    except ValueError as exc:
+        raise UserFacingError(str(exc).strip("'\"")) from exc
     from geo_app.production.area import ResolutionError
     from geo_app.production.dossier import DEFAULT_AGENCY, DossierError, LayoutError, make_dossier
     from geo_app.production.products import ProductDefinitionError
