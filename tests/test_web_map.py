@@ -151,7 +151,10 @@ def test_every_ui_string_has_an_english_translation():
     root = Path(web.__file__).parent
     po = read_po((root / "translations/en/LC_MESSAGES/messages.po").open("rb"))
     method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-    ids = {msg[1] for msg in extract_from_dir(str(root), method_map) if isinstance(msg[1], str)}
+    # extract_from_dir yields (file name, line number, message, comments, context)
+    messages = [(name, line, text) for name, line, text, *_ in extract_from_dir(str(root), method_map)]
+    ids = {text for _, _, text in messages if isinstance(text, str)}
+    assert len(ids) > 100, "the extraction found the user-interface strings"
     missing = sorted(i for i in ids if i and (i not in po or not po[i].string))
     assert not missing, missing
 

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from affine import Affine
+from rasterio.features import rasterize
 
-from geo_app import STORE_CRS
+from geo_app import STORE_CRS, layers
 from geo_app.water.groundwater.classes import CLASS_NAMES
 from geo_app.water.terrain import Dem
 from geo_app.water.terrain.blocks import DEFAULT_BLOCK, block_windows
@@ -38,10 +41,8 @@ def commune_class_areas_with_slivers(classes: np.ndarray, grid: Dem, communes=No
                                      min_overlap_fraction: float = MIN_COMMUNE_OVERLAP_FRACTION):
     """``(table, slivers)``: the per-commune class areas and the communes left out as slivers
     (code, name, overlap_ha, overlap_fraction), or None without a layer store."""
-    import pandas as pd
 
     if communes is None:
-        from geo_app import layers
 
         try:
             communes = layers.read("communes", bbox=grid.bounds)
@@ -86,8 +87,6 @@ def commune_class_counts(classes: np.ndarray, transform, geometries, n: int = le
     is rounded differently from the grid's (by ~10⁻¹² cell), so only a centre lying that close to an
     edge could in principle go the other way (tests compare with the whole-grid rasterisation).
     """
-    from affine import Affine
-    from rasterio.features import rasterize
 
     counts = np.zeros((len(geometries) + 1, n + 1), dtype=np.int64)
     shapes = [(g, i + 1) for i, g in enumerate(geometries) if g is not None and not g.is_empty]

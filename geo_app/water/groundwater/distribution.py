@@ -28,12 +28,20 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
+from rasterio.features import geometry_mask, rasterize
+from shapely.geometry import box
 
 from geo_app import STORE_CRS, __version__
 from geo_app.io.cog import write_cog
 from geo_app.water.groundwater.inputs import INVENTORY, frame_digest, inventory_points, read_vector
 from geo_app.water.groundwater.level import LevelError, interpolate_level
+from geo_app.water.groundwater.potential import default_extent
+from geo_app.water.groundwater.reclass import label_key
+from geo_app.water.terrain import Dem, read_dem, target_grid
 
 #: Field names (compared without case, diacritics or punctuation) of a level above sea level …
 LEVEL_FIELDS = ("level m", "level", "water level m", "water level", "gwl", "gwl m", "static level", "static level m",
@@ -62,7 +70,6 @@ class DistributionResult:
 
 
 def _key(name) -> str:
-    from geo_app.water.groundwater.reclass import label_key
 
     return label_key(name)
 
@@ -105,9 +112,7 @@ def groundwater_distribution(
       names their unit (polygons with the same value are merged).
     Only wells inside the grid take part (the CV figures describe the study area).
     """
-    from shapely.geometry import box
 
-    from geo_app.water.terrain import Dem, read_dem, target_grid
 
     if quantity not in (None, "level", "depth"):
         raise LevelError(f"quantity phải là 'level' hoặc 'depth' / quantity must be 'level' or 'depth', not {quantity!r}")
@@ -135,7 +140,6 @@ def groundwater_distribution(
         shape = (rows, cols)
         mask = np.ones(shape, dtype=bool)
     if area_geom is not None:
-        from rasterio.features import geometry_mask
 
         mask &= ~geometry_mask([area_geom], shape, transform, all_touched=False)
         notes.append("vùng nghiên cứu cắt theo ranh giới thị xã Sa Pa (cũ), mã 088 / "
@@ -232,9 +236,6 @@ def groundwater_distribution(
 
 def aquifer_units_on_grid(source, clip_geom, field, inputs, wells, surface, transform):
     """The aquifer polygons cut to the study area, one row per unit, with wells and surface statistics."""
-    import geopandas as gpd
-    import pandas as pd
-    from rasterio.features import rasterize
 
     frame = read_vector(source, "aquifers", inputs, kind="polygon", error=LevelError)
     if field is not None and field not in frame.columns:
@@ -303,7 +304,6 @@ def well_columns(columns) -> dict:
 
 
 def _cv_table(used):
-    import pandas as pd
 
     roles = well_columns(used.columns)
 
@@ -334,7 +334,6 @@ def _float(value) -> float:
 
 
 def _default_extent():
-    from geo_app.water.groundwater.potential import default_extent
 
     try:
         return default_extent()
@@ -349,8 +348,6 @@ def _default_extent():
 
 def write_distribution(result: DistributionResult, out_dir: Path) -> dict:
     """Write every output to a temporary folder, then move them into ``out_dir`` (earlier ones replaced)."""
-    import pandas as pd
-    import pyogrio
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

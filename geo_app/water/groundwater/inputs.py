@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import shapely
+from rasterio.enums import MergeAlg
+from rasterio.features import rasterize
 
 from geo_app import STORE_CRS, errors
+from geo_app.importers import ImportFailed, read_features
+from geo_app.water.terrain import sha256_file
 
 #: Inventory kinds that show where groundwater is (mó/mạch lộ, giếng đào, giếng khoan).
 INVENTORY_POINT_KINDS = ("spring", "well", "borehole")
@@ -40,7 +45,6 @@ class VectorFactor:
 
 def frame_digest(frame) -> str:
     """sha256 of a layer's geometry (WKB) and attributes, for the provenance of in-memory inputs."""
-    import shapely
 
     digest = hashlib.sha256()
     digest.update(b"".join(shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))))
@@ -53,10 +57,8 @@ def read_vector(value, what: str, inputs: dict, kind: str | None = None, error=I
     """A vector input in EPSG:9208. Files go through ``geo_app.importers.read_features`` (any format
     it reads: GeoPackage, zipped Shapefile, KML/KMZ, GeoJSON, GPX, CSV/XLSX with coordinates);
     GeoDataFrames must carry a CRS. The input's sha256 is recorded in ``inputs``."""
-    from geo_app.water.terrain import sha256_file
 
     if isinstance(value, (str, os.PathLike)):
-        from geo_app.importers import ImportFailed, read_features
 
         path = Path(value)
         if not path.exists():
@@ -110,7 +112,6 @@ def rasterize_factor(name: str, factor: VectorFactor, grid, table, inputs: dict,
     Cell centres decide (``all_touched=False``); where polygons overlap the later one wins and a note
     says how much overlaps. Every value of the field must be a code of ``table`` or one of its labels.
     """
-    from rasterio.features import rasterize
 
     frame = read_vector(factor.source, name, inputs, kind="polygon", error=error)
     if factor.field not in frame.columns:
@@ -160,7 +161,6 @@ def _blank(value) -> bool:
 
 
 def _add():
-    from rasterio.enums import MergeAlg
 
     return MergeAlg.add
 

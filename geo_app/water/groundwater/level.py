@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
+from shapely.geometry import box
 
 from geo_app import STORE_CRS
 from geo_app.errors import InputError
+from geo_app.water.groundwater.inputs import read_vector
 
 
 class LevelError(InputError):
@@ -73,10 +76,7 @@ def interpolate_level(wells, transform, shape, field: str = "level_m", power: fl
 
 def aquifer_units(source, extent=None, field: str | None = None):
     """The user's hydrogeological (aquifer) polygons in EPSG:9208, cut to ``extent``, with area_km2."""
-    import geopandas as gpd
-    from shapely.geometry import box
 
-    from geo_app.water.groundwater.inputs import read_vector
 
     # Files go through geo_app.importers (any format it reads, with its CRS/encoding detection).
     frame = read_vector(source, "aquifers", {}, kind="polygon", error=LevelError)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+import shapely
+from rasterio.features import shapes
 
 from geo_app.water.groundwater.classes import CLASS_NAMES
 
@@ -18,7 +20,6 @@ def class_polygons(classes: np.ndarray, transform):
 
 def _class_polygon(classes: np.ndarray, k: int, transform):
     """The cells of class ``k`` as one MultiPolygon (the geometry of :func:`_class_polygon_wkb`)."""
-    import shapely
 
     wkb = _class_polygon_wkb(classes, k, transform)
     return None if wkb is None else shapely.from_wkb(bytes(wkb))
@@ -44,8 +45,6 @@ def _class_polygon_wkb(classes: np.ndarray, k: int, transform):
     GDAL's polygoniser itself still holds all regions of the class at once (rasterio's in-memory
     OGR layer) while they are read.
     """
-    import shapely
-    from rasterio.features import shapes
 
     cells = classes == k
     if not cells.any():
@@ -123,8 +122,6 @@ def _polygons_wkb(xy: np.ndarray, sizes: np.ndarray, owner: np.ndarray) -> bytes
 
 def _class_polygon_repaired(classes: np.ndarray, k: int, transform):
     """The class-``k`` MultiPolygon through make_valid + union (for a part GEOS finds invalid)."""
-    import shapely
-    from rasterio.features import shapes
 
     cells = classes == k
     parts = [shapely.geometry.shape(geom) for geom, _ in

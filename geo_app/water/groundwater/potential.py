@@ -29,6 +29,7 @@ DEM, 1.2 M regions in its largest class): the outputs peak at +1 260 MB above th
 """
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +39,10 @@ import rasterio
 from rasterio._err import CPLE_BaseError
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
+from rasterio.features import geometry_mask
 from rasterio.warp import reproject
 
-from geo_app import STORE_CRS, __version__
+from geo_app import STORE_CRS, __version__, layers
 from geo_app.settings import DEFINITIONS_DIR
 from geo_app.water.groundwater.ahp import AhpResult, load_ahp, renormalise
 from geo_app.water.groundwater.areas import (
@@ -85,7 +87,6 @@ class PotentialResult:
 
 def default_extent():
     """Bounds and outline of the former Sa Pa town (district 088) from the layer store, in EPSG:9208."""
-    from geo_app import layers
 
     districts = layers.read("former-districts")
     sapa = districts[districts["code"].astype(str) == DEFAULT_DISTRICT]
@@ -136,7 +137,6 @@ def groundwater_potential(
     notes = list(grid.notes)
     mask = grid.valid.copy()
     if area_geom is not None:
-        from rasterio.features import geometry_mask
 
         mask &= ~geometry_mask([area_geom], grid.shape, grid.transform, all_touched=False)
         notes.append("vùng nghiên cứu cắt theo ranh giới thị xã Sa Pa (cũ), mã 088 / "
@@ -294,7 +294,6 @@ def _factor_on_grid(name: str, value, grid: Dem, inputs: dict) -> np.ndarray:
     if isinstance(value, np.ndarray):
         if value.shape != grid.shape:
             raise PotentialError(f"Yếu tố '{name}': kích thước {value.shape} ≠ lưới {grid.shape} / shape mismatch")
-        import hashlib
 
         inputs[f"factor:{name}:<array>"] = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
         return np.asarray(value, dtype=np.float32)

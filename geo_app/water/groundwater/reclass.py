@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from geo_app.admin.names import fold
 from geo_app.errors import InputError
 
 
@@ -103,7 +104,6 @@ class ReclassTable:
 
 def label_key(value) -> str:
     """Comparable form of a class label: lower case, no diacritics, single spaces."""
-    from geo_app.admin.names import fold
 
     return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(str(value))).split())
 

@@ -14,6 +14,7 @@ counted; records without an id keep a generated key "file#row" (``source_keys``)
 """
 from __future__ import annotations
 
+from geo_app import layers
 from geo_app.water.sources.inventory import (
     FIELD_LABELS,
     KINDS,
@@ -57,7 +58,6 @@ def save(sources, zones=None, **other_layers):
 
 def load():
     """The saved inventory (``geo_app.layers.read('water-sources')``)."""
-    from geo_app import layers
 
     return layers.read(INVENTORY_LAYER)
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from geo_app import STORE_CRS
+from geo_app import STORE_CRS, layers
 from geo_app.admin.names import normalise_unit_name
 from geo_app.importers import read_features
 from geo_app.importers.tables import normalise_header, parse_number
@@ -251,7 +251,6 @@ def water_balance(sources: gpd.GeoDataFrame, population, communes: gpd.GeoDataFr
     (``n_excluded``), sources without an id are kept (``n_generated_ids``); ``messages`` says both.
     """
     if communes is None:
-        from geo_app import layers
 
         communes = layers.read("communes")
     cfg = config if isinstance(config, dict) else load_balance_config(config)

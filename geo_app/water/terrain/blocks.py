@@ -20,6 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
 
 #: Cells per side of a processing block: 512² float32 = 1 MB per block and array.
 DEFAULT_BLOCK = 512
@@ -33,7 +36,6 @@ def scratch_env(cache_mb: int = SCRATCH_CACHE_MB):
     over scratch GeoTIFFs (the setting is restored on exit; an enclosing Env keeps its other options).
     Measured at 4 000² (``bench/bench_terrain.py --pipeline-only``): the overlay + classes step went
     from +18.0 to +7.0 B/cell and the terrain steps from +11.4 to +8.0, in the same time."""
-    import rasterio
 
     return rasterio.Env(GDAL_CACHEMAX=int(cache_mb))
 
@@ -63,7 +65,6 @@ class Source:
         self._ds = None
         self.dtype = dtype
         if isinstance(src, (str, Path)):
-            import rasterio
 
             self._ds = rasterio.open(src)
             self.shape = (self._ds.height, self._ds.width)
@@ -74,7 +75,6 @@ class Source:
 
     def read(self, r0, r1, c0, c1) -> np.ndarray:
         if self._ds is not None:
-            from rasterio.windows import Window
 
             out = self._ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
         else:
@@ -99,21 +99,18 @@ class TempRaster:
     """A tiled, uncompressed scratch GeoTIFF written block by block (``write``), then read (``path``)."""
 
     def __init__(self, path, shape, dtype, nodata=None):
-        import rasterio
 
         self.path = Path(path)
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         tiled = shape[0] >= _TILE and shape[1] >= _TILE
         opts = dict(tiled=True, blockxsize=_TILE, blockysize=_TILE) if tiled else {}
-        from affine import Affine
 
         # a dummy north-up transform: scratch files are read back by row/column only
         self._ds = rasterio.open(self.path, "w", driver="GTiff", height=shape[0], width=shape[1], count=1,
                                  dtype=self.dtype.name, nodata=nodata, transform=Affine(1, 0, 0, 0, -1, shape[0]), **opts)
 
     def write(self, block: np.ndarray, r0: int, c0: int) -> None:
-        from rasterio.windows import Window
 
         self._ds.write(np.asarray(block, dtype=self.dtype), 1, window=Window(c0, r0, block.shape[1], block.shape[0]))
 
@@ -163,7 +160,6 @@ def sink_for(out, shape, dtype, nodata=None):
 
 def read_all(path) -> np.ndarray:
     """The whole band 1 of a scratch GeoTIFF (for results that are kept in memory)."""
-    import rasterio
 
     with rasterio.open(path) as ds:
         return ds.read(1)

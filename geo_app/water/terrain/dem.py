@@ -12,7 +12,9 @@ from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
+from rasterio.fill import fillnodata
 from rasterio.warp import reproject, transform_bounds
+from scipy import ndimage
 
 from geo_app import STORE_CRS
 from geo_app.errors import InputError
@@ -147,8 +149,6 @@ def fill_holes(dem: Dem, max_fraction: float = 0.05, max_search_m: float = 1000.
     Holes larger than ``max_search_m`` across stay NaN; if more than ``max_fraction`` of the grid is
     nodata the DEM is refused, naming how much and where, since any terrain factor would be made up.
     """
-    from rasterio.fill import fillnodata
-    from scipy import ndimage
 
     # Nodata joined to the grid border is area the DEM does not cover, not a hole: it stays nodata.
     labels, _ = ndimage.label(~dem.valid)
