@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -112,6 +113,8 @@ def test_drafts_re_resolved_after_a_store_rebuild_confirmed_kept(app, home):
     entry = workflow.history("sa-bao-yen")[-1]
     assert entry["action"] == "re-resolve" and entry["detail"]["area_ha_before"] == 1.0
     assert workflow.refreeze_drafts() == []
+    page = _client(app, "u-officer").get("/products/sa-bao-yen").get_data(as_text=True)
+    assert re.search(r'id="re-resolved".*1[.,]00 ha →', page), "the officer sees what changed"
 
 
 # --- 2. valid JSON everywhere ----------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from pathlib import Path
 
 import shapely
 
+from geo_app.production.area import AdminLayers
 from geo_app.production.boundary import FrozenBoundary, freeze, points_records
 from geo_app.production.workflow.repository import (
     WorkflowError,
@@ -88,8 +90,25 @@ def other_areas(product_id: str) -> dict:
                               shapely.from_wkb(r["geometry_wkb"])) for r in rows if r["product_id"] in names}
 
 
+_ADMIN: dict[tuple, AdminLayers] = {}
+_ADMIN_LOCK = threading.Lock()
+
+
+def admin_layers() -> AdminLayers:
+    """The administrative layers of the current store, read once per store file (a rebuild replaces the
+    file, so its identity changes). Only read, never changed, so threads share them."""
+    store = settings().store_path
+    st = store.stat()
+    key = (str(store), st.st_ino, st.st_mtime_ns)
+    with _ADMIN_LOCK:
+        if key not in _ADMIN:
+            _ADMIN.clear()
+            _ADMIN[key] = AdminLayers.from_store()
+        return _ADMIN[key]
+
+
 def freeze_area(product_id: str, area: dict) -> FrozenBoundary:
-    return freeze(product_for(area, product_id), others=other_areas(product_id))
+    return freeze(product_for(area, product_id), admin_layers(), others=other_areas(product_id))
 
 
 def frozen_columns(frozen: FrozenBoundary, fingerprint: str | None) -> dict:

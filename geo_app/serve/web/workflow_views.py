@@ -130,6 +130,11 @@ def _render_product(product_id: str, status: int = 200, area: dict | None = None
     options = _options() if is_officer else {}
     area = area or (current.area if current else workflow.default_area(product_id))
     authors = workflow.authors_of(product_id, current.version) if current is not None and sees else set()
+    reresolved = None
+    if current is not None and sees and current.status != "confirmed":
+        mine = [e for e in workflow.history(product_id) if e["version"] == current.version]
+        if mine and mine[-1]["action"] == "re-resolve":  # the store was rebuilt since the last save
+            reresolved = mine[-1]
     saved = request.args.get("saved")
     confirmed = request.args.get("confirmed")
     page = render_template(
@@ -140,7 +145,7 @@ def _render_product(product_id: str, status: int = 200, area: dict | None = None
         saved=saved == str(current.version) if current and saved else False,
         just_confirmed=confirmed == str(current.version) if current and confirmed else False,
         error=error, conflict=conflict, edited_from=edited_from or (current.token if current else ""),
-        writes_refused=workflow.writes_refused(),
+        writes_refused=workflow.writes_refused(), reresolved=reresolved,
         upload=upload or uploads.form_state(files=area.get("files") or []),
     )
     return page, status
