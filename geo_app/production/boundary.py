@@ -7,13 +7,12 @@ resolution report and the check report — is stored with the version and every 
 dossier on any paper, exports, the OGC API) reads those stored values.
 
 The boundary-point table is derived from the geometry alone, with a tolerance chosen from the area's size
-(:func:`points_tolerance_m`), never from a paper size or a map scale: the A3 and the A4 dossier of one
+(``geo_app.production.dossier.points.tolerance_for_area``), never from a paper size or a map scale: the A3 and the A4 dossier of one
 version list the same points.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -22,21 +21,10 @@ import shapely
 from geo_app import STORE_CRS
 from geo_app.io.jsontext import clean
 from geo_app.production.area import AdminLayers, ResolvedArea, resolve
-from geo_app.production.dossier.points import boundary_points
+from geo_app.production.dossier.points import freeze_boundary
 from geo_app.production.validation import OVERLAP_TOLERANCE_HA, Finding, check
 
-try:  # the dossier's own freezing rule (geometry cleaning, size-based point tolerance), where it has one
-    from geo_app.production.dossier.points import freeze_boundary as _dossier_freeze
-except ImportError:  # an older dossier module: the rule below
-    _dossier_freeze = None
-
-#: The point-reduction tolerance is the area's characteristic length (√area) divided by this, rounded up
-#: to 1, 2 or 5 × 10ⁿ m, and at least MIN_TOLERANCE_M: a 30 km² commune → 5 m, a 1 400 km² district → 20 m.
-SIZE_DIVISOR = 2000
-MIN_TOLERANCE_M = 1.0
 POINT_COLUMNS = ["no", "ring", "x_north", "y_east"]
-#: The on-paper tolerance an older ``boundary_points(geometry, scale)`` applies (mm × scale).
-_PAPER_TOLERANCE_MM = 0.5
 
 
 @dataclass(frozen=True)
@@ -85,48 +73,19 @@ def wkb_sha256(wkb: bytes | None) -> str | None:
     return None if wkb is None else hashlib.sha256(wkb).hexdigest()
 
 
-def points_tolerance_m(geometry) -> float:
-    """The boundary-point tolerance for an area of this size (see SIZE_DIVISOR)."""
-    raw = max(math.sqrt(max(geometry.area, 0.0)) / SIZE_DIVISOR, MIN_TOLERANCE_M)
-    exponent = math.floor(math.log10(raw))
-    for step in (1, 2, 5, 10):
-        value = step * 10 ** exponent
-        if value >= raw - 1e-9:
-            return float(value)
-    return float(10 ** (exponent + 1))  # pragma: no cover - the loop always returns
-
-
 def derive_points(geometry) -> tuple[object, pd.DataFrame, dict]:
-    """(geometry as frozen, boundary-point table, how the table was made) for a resolved geometry.
-
-    The dossier module's ``freeze_boundary`` is the rule when it exists (it also drops digitising slivers
-    and says so in ``notes``), so the dossier and the stored version agree by construction; otherwise the
-    size-based rule of this module."""
+    """(geometry as frozen, boundary-point table, how the table was made) for a resolved geometry, by the
+    dossier's own rule (``freeze_boundary``: digitising slivers dropped and said in ``notes``, the point
+    tolerance from the area's size, never from a paper), so the dossier and the stored version agree."""
     if geometry is None or geometry.is_empty:
         return None, pd.DataFrame(columns=POINT_COLUMNS), {"tolerance_m": None, "source_vertices": 0, "holes": 0,
                                                            "count": 0, "notes": []}
-    if _dossier_freeze is not None:
-        made = _dossier_freeze(geometry)
-        table = pd.DataFrame(made.points)[POINT_COLUMNS].reset_index(drop=True)
-        return made.geometry, table, {"tolerance_m": made.tolerance_m, "rule": "dossier.points.tolerance_for_area",
-                                      "source_vertices": int(made.points.attrs.get("source_vertices", 0)),
-                                      "holes": int(made.points.attrs.get("holes", 0)), "count": int(len(table)),
-                                      "notes": list(made.notes)}
-    table, meta = _points(geometry)
-    return geometry, table, {**meta, "notes": []}
-
-
-def _points(geometry) -> tuple[pd.DataFrame, dict]:
-    tolerance = points_tolerance_m(geometry)
-    # An older boundary_points takes its tolerance as 0.5 mm on paper × scale: pass the "scale" that
-    # gives the size-based tolerance, so no paper enters the table.
-    bp = boundary_points(geometry, int(round(tolerance * 1000 / _PAPER_TOLERANCE_MM)))
-    rule = (f"√diện tích / {SIZE_DIVISOR}, làm tròn lên 1-2-5 × 10ⁿ m, ≥ {MIN_TOLERANCE_M:g} m; nhân đôi đến khi ≤ "
-            f"giới hạn số điểm / √area / {SIZE_DIVISOR}, rounded up to 1-2-5 × 10ⁿ m, at least {MIN_TOLERANCE_M:g} m; "
-            "doubled until the point cap holds")
-    return bp.table.reset_index(drop=True), {"tolerance_m": bp.tolerance_m, "rule": rule,
-                                             "source_vertices": bp.source_vertices, "holes": bp.holes,
-                                             "count": int(len(bp.table))}
+    made = freeze_boundary(geometry)
+    table = pd.DataFrame(made.points)[POINT_COLUMNS].reset_index(drop=True)
+    return made.geometry, table, {"tolerance_m": made.tolerance_m, "rule": "dossier.points.tolerance_for_area",
+                                  "source_vertices": int(made.points.attrs.get("source_vertices", 0)),
+                                  "holes": int(made.points.attrs.get("holes", 0)), "count": int(len(table)),
+                                  "notes": list(made.notes)}
 
 
 def _resolution(resolved: ResolvedArea | None, error: str | None) -> dict:

@@ -12,6 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from geo_app.importers import original_names
 from geo_app.io.files import sha256_file
 from geo_app.production.workflow.freezing import (
     base_product,
@@ -238,7 +239,9 @@ def save_draft(product_id: str, user: str, area: dict, upload: tuple | None = No
     if upload is None:
         return _save_draft(product_id, user, area, edited_from, names)
     path, created = _store_upload(*upload)
-    names[path.name] = Path((upload[0] or "").replace("\\", "/")).name
+    # the names the officer's files had (all parts of a shapefile), as the upload form recorded them
+    sent = [n for n in original_names(path) if n != path.name]
+    names[path.name] = ", ".join(sent) if sent else Path((upload[0] or "").replace("\\", "/")).name
     try:
         return _save_draft(product_id, user, {**area, "files": [*area["files"], str(path)]}, edited_from, names,
                            uploaded=names[path.name])

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import tempfile
@@ -59,13 +58,10 @@ def _zip_dir(src: Path, target: Path) -> None:
 
 
 def _make_dossier(product, out_dir: Path, paper: str, version: Version):
-    """The dossier from the version's frozen boundary (``boundary=``), where the dossier accepts one."""
+    """The dossier drawn from the version's frozen boundary, never resolved again."""
     from geo_app.production.dossier import make_dossier
 
-    if "boundary" in inspect.signature(make_dossier).parameters:
-        return make_dossier(product, out_dir, paper=paper, boundary=version.frozen())
-    # A dossier module without the keyword resolves the same definition on the same store itself.
-    return make_dossier(product, out_dir, paper=paper)
+    return make_dossier(product, out_dir, paper=paper, boundary=version.frozen())
 
 
 def confirm(product_id: str, number: int, user: str, paper: str = "A3") -> Version:
