@@ -262,7 +262,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(exc):
         limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
-        if limit < 1024 * 1024:
+        if limit != app.config["MAX_CONTENT_LENGTH"]:  # not an upload: a form's limit
             return _error(413, f"Yêu cầu quá lớn (tối đa {limit // 1024} KB) / request too large (max {limit // 1024} KB)")
         return _error(413, f"file: tệp quá lớn (tối đa {limit // (1024 * 1024)} MB) / upload too large "
                       f"(max {limit // (1024 * 1024)} MB)")
