@@ -63,13 +63,15 @@ clean:
 	rm -rf $(VENV) var
 
 # Benchmarks (docs/benchmarks.md), not part of `make test`. `make bench` runs them all and writes one
-# JSON (bench/out/bench.json: machine, load before/after each block, figures). BENCH_TERRAIN_ARGS and
-# BENCH_WEB_ARGS pass options, e.g. BENCH_TERRAIN_ARGS="--size 1000 --skip-peer".
+# JSON (bench/out/bench.json: machine, load before/after each block, figures). BENCH_TERRAIN_ARGS,
+# BENCH_WEB_ARGS and BENCH_DOSSIER_ARGS pass options, e.g. BENCH_TERRAIN_ARGS="--size 1000 --skip-peer".
 # The web benchmark needs the apt packages python3-venv python3-gdal libsqlite3-mod-spatialite
 # apache2-utils (installed by the script when run as root), makes bench/out/pygeoapi-venv for the peer,
 # and drives Chromium through Playwright (make install-test).
 bench: build install-test
-	$(BIN)/python bench/run_all.py --terrain-args "$(BENCH_TERRAIN_ARGS)" --web-args "$(BENCH_WEB_ARGS)"
+	$(BIN)/pip install --quiet mapclassify
+	$(BIN)/python bench/run_all.py --terrain-args "$(BENCH_TERRAIN_ARGS)" --web-args "$(BENCH_WEB_ARGS)" \
+	  --dossier-args "$(BENCH_DOSSIER_ARGS)"
 
 bench-web: build install-test
 	$(BIN)/python bench/bench_web.py $(BENCH_WEB_ARGS)

@@ -2,6 +2,7 @@
 it was, so runs can be compared over time.
 
     .venv/bin/python bench/run_all.py [--only dossier,web] [--terrain-args "--size 1000 --skip-peer"]
+                                      [--web-args "--requests 500"] [--dossier-args "--runs 2"]
 
 Each block runs in its own process with its output in bench/out/logs/<block>.log; the JSON
 (bench/out/bench-<UTC time>.json, copied to bench/out/bench.json) holds the machine (cores, memory,
@@ -28,11 +29,12 @@ OUT = HERE / "out"
 LOGS = OUT / "logs"
 
 
-def blocks(terrain_args: str, web_args: str) -> dict[str, tuple[list[str], Path | None]]:
+def blocks(terrain_args: str, web_args: str, dossier_args: str = "") -> dict[str, tuple[list[str], Path | None]]:
     """name → (command, the JSON file it writes, if any)."""
     py = sys.executable
     return {
-        "dossier": ([py, str(HERE / "bench_dossier.py"), "--json", str(OUT / "bench_dossier.json")],
+        "dossier": ([py, str(HERE / "bench_dossier.py"), "--json", str(OUT / "bench_dossier.json"),
+                     *shlex.split(dossier_args)],
                     OUT / "bench_dossier.json"),
         "web": ([py, str(HERE / "bench_web.py"), "--json", str(OUT / "bench_web.json"), *shlex.split(web_args)],
                 OUT / "bench_web.json"),
@@ -75,8 +77,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated blocks (dossier, web, terrain); default all")
     parser.add_argument("--terrain-args", default="", help="options for bench_terrain.py")
     parser.add_argument("--web-args", default="", help="options for bench_web.py")
+    parser.add_argument("--dossier-args", default="", help="options for bench_dossier.py")
     args = parser.parse_args()
-    todo = blocks(args.terrain_args, args.web_args)
+    todo = blocks(args.terrain_args, args.web_args, args.dossier_args)
     chosen = [b.strip() for b in args.only.split(",") if b.strip()] or list(todo)
     unknown = set(chosen) - set(todo)
     if unknown:

@@ -4,11 +4,9 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 PASSWORD = "correct horse battery"
 ROLE_USERS = {"viewer": "u-viewer", "officer": "u-officer", "approver": "u-approver", "admin": "u-admin"}
@@ -58,38 +56,24 @@ serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
 
 @contextmanager
 def live_server(home):
-    """The application under waitress in a subprocess on a free port; yields its base URL."""
+    """The application under waitress in a subprocess on a free port; yields its base URL. Its output
+    goes to a log file beside the home (a pipe nobody reads fills with waitress's "Task queue depth"
+    warnings and then blocks the server), and a server that does not come up fails with its log."""
+    from support_servers import Server
+
     port = free_port()
     env = {**os.environ, "GEO_APP_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/ogcapi/conformance", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    out = proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""
-                    raise RuntimeError(f"the live server did not start: {out}") from None
-                time.sleep(0.2)
+    with Server(f"live test server (port {port})", [sys.executable, "-c", SERVER_CODE, str(port)],
+                Path(home) / f"live-server-{port}.log", env) as server:
+        server.wait_http(base + "/ogcapi/conformance")
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextmanager
 def isolated_home(store_home, target):
     """A GEO_APP_HOME of its own (accounts, workflow, user layers) sharing the session's built layer
     store through a symlink; the environment points at it inside the block."""
-    from pathlib import Path
-
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     link = target / "layers.gpkg"

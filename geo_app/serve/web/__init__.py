@@ -11,8 +11,8 @@ Configuration (``instance/config.py``, ``test_config`` or the environment):
   ``none`` (everything needs a login). Drafts are never shown to anonymous visitors.
 - ``BASEMAP_URL`` (env ``GEO_APP_BASEMAP_URL``): the online tile URL (OpenStreetMap by default);
   ``OFFLINE_MAP`` (env ``GEO_APP_OFFLINE_MAP=1``) removes the online basemap altogether.
-- ``MAX_CONTENT_LENGTH``: upload limit in bytes (default 20 MiB); other bodies are smaller
-  (``geo_app.serve.web.limits``).
+- ``MAX_CONTENT_LENGTH``: the largest upload request in bytes (default 20 MiB of files + 64 KiB of
+  form); other requests' bodies are smaller (``geo_app.serve.web.limits``).
 - ``LOGIN_RATE_LIMIT`` / ``LOGIN_ADDRESS_RATE_LIMIT``: failed password checks allowed per account / per
   client address (default 10 / 30 per 15 minutes; ``geo_app.serve.login_limit``).
 - ``BEHIND_PROXY`` (env ``GEO_APP_BEHIND_PROXY=1``): the app runs behind one reverse proxy (e.g. nginx
@@ -33,7 +33,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from geo_app.serve.web import assets, auth, extensions, map_view, ogc, users_views, workflow_views
+from geo_app.serve.web import assets, auth, extensions, limits, map_view, ogc, users_views, workflow_views
 from geo_app.settings import settings
 
 ANONYMOUS_CHOICES = ("map", "map+user", "none")
@@ -81,7 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=False,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=limits.UPLOAD_BYTES,
         ANONYMOUS_ACCESS=env.anonymous,
         BASEMAP_URL=env.basemap_url,
         OFFLINE_MAP=env.offline_map,

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 
-#: Uploads: a product's draft (files of a boundary), 20 MiB of files (the app's ``MAX_CONTENT_LENGTH``)
-#: plus the multipart envelope: ≈ 21 MB.
-UPLOAD_BYTES = 20 * 1024 * 1024
-MULTIPART_ENVELOPE = 64 * 1024
+#: Uploads: a product's draft (files of a boundary): 20 MiB of files plus 64 KiB for the multipart
+#: envelope and the form's fields, ≈ 21 MB. The application's default ``MAX_CONTENT_LENGTH``.
+UPLOAD_BYTES = 20 * 1024 * 1024 + 64 * 1024
 #: The login, account and user-admin forms: a name, a password, a token.
 LOGIN_FORM_BYTES = 16 * 1024
 #: Any other form or JSON body (a drawn boundary, a comment): at most a few hundred thousand vertices.
@@ -26,9 +25,10 @@ def is_upload_path(path: str) -> bool:
 
 
 def body_limit(path: str, upload_bytes: int = UPLOAD_BYTES) -> int:
-    """The largest body accepted for a request to ``path`` (the path without the query string)."""
+    """The largest body accepted for a request to ``path`` (the path without the query string);
+    ``upload_bytes`` is the application's ``MAX_CONTENT_LENGTH``."""
     if is_upload_path(path):
-        return upload_bytes + MULTIPART_ENVELOPE
+        return upload_bytes
     if _LOGIN_PATH.match(path):
         return LOGIN_FORM_BYTES
     return FORM_BYTES

@@ -22,7 +22,7 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
 
-from geo_app.serve.web.limits import MULTIPART_ENVELOPE, UPLOAD_BYTES, body_limit
+from geo_app.serve.web.limits import UPLOAD_BYTES, body_limit
 
 THREADS = 8
 CONNECTION_LIMIT = 1000
@@ -60,7 +60,7 @@ def make_server(app, host: str = "127.0.0.1", port: int = 8000, *, behind_proxy:
     """A waitress server for ``app`` (call ``.run()``); see the module docstring for the limits."""
     options = dict(host=host, port=port, threads=threads, connection_limit=connection_limit,
                    channel_timeout=channel_timeout, cleanup_interval=min(10, channel_timeout),
-                   asyncore_use_poll=True, max_request_body_size=(upload_bytes or UPLOAD_BYTES) + MULTIPART_ENVELOPE + 1,
+                   asyncore_use_poll=True, max_request_body_size=(upload_bytes or UPLOAD_BYTES) + 1,
                    ident="geo-app", **kw)
     if behind_proxy:
         options.update(trusted_proxy=trusted_proxy, trusted_proxy_count=1, trusted_proxy_headers=PROXY_HEADERS,
