@@ -85,18 +85,25 @@ def layers_cmd() -> None:
 @click.option("--trusted-proxy", default="127.0.0.1", show_default=True,
               help="Với GEO_APP_BEHIND_PROXY=1: địa chỉ của proxy được tin / with GEO_APP_BEHIND_PROXY=1: the "
                    "address of the one proxy whose X-Forwarded-* headers are trusted.")
-def serve(host: str, port: int, dev: bool, trusted_proxy: str) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Số tiến trình phục vụ / worker processes sharing the port (2 per core is a good start).")
+def serve(host: str, port: int, dev: bool, trusted_proxy: str, workers: int) -> None:
     """Phục vụ bản đồ web / serve the web map (waitress)."""
     from geo_app.serve.web import create_app
     from geo_app.serve.web.server import serve as serve_app
+    from geo_app.serve.web.server import serve_workers
 
     app = create_app()
     click.echo(f"Bản đồ / map: http://{host}:{port}/")
     if dev:
         app.run(host=host, port=port, debug=True)
         return
-    serve_app(app, host, port, behind_proxy=app.config["BEHIND_PROXY"], trusted_proxy=trusted_proxy,
-              upload_bytes=app.config["MAX_CONTENT_LENGTH"])
+    options = dict(behind_proxy=app.config["BEHIND_PROXY"], trusted_proxy=trusted_proxy,
+                   upload_bytes=app.config["MAX_CONTENT_LENGTH"])
+    if workers > 1:
+        serve_workers(create_app, host, port, workers, **options)
+    else:
+        serve_app(app, host, port, **options)
 
 
 # --- production areas and dossiers: check, dossier, import ---
