@@ -417,6 +417,7 @@ def test_an_empty_plugged_collection(client):
     def read():
         return gpd.GeoDataFrame({"product_id": [], "name": []}, geometry=[], crs="EPSG:9208")
 
+    real = ogcapi._PLUGGED.get("production-areas")  # the workflow's provider, put back afterwards
     ogcapi.register(ogcapi.Provider.from_layer("production-areas", read=read, version=lambda: "none",
                                                description={"vi": "Đã xác nhận", "en": "Confirmed"}))
     try:
@@ -429,7 +430,9 @@ def test_an_empty_plugged_collection(client):
         assert "/collections/production-areas/items" in client.get("/ogcapi/openapi").get_json()["paths"]
     finally:
         ogcapi.unregister("production-areas")
-    assert client.get("/ogcapi/collections/production-areas").status_code == 404
+        if real is not None:
+            ogcapi.register(real)
+    assert client.get("/ogcapi/collections/production-areas").get_json()["description"] != "Đã xác nhận / Confirmed"
 
 
 @pytest.mark.parametrize("value, status", [
