@@ -74,6 +74,10 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             os.rmdir(old)
             os.rename(path, old)
+        # mkdtemp makes the folder private (0700); what is written is for sharing, so apply the umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
         os.rename(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

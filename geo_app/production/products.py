@@ -59,14 +59,6 @@ class Product:
     area: AreaDefinition
     path: Path | None = None
 
-    @property
-    def is_confirmed(self) -> bool:
-        return self.status == "confirmed"
-
-    @property
-    def mark_kind_label(self) -> dict:
-        return MARK_KINDS[self.mark_kind]
-
 
 def _codes(value, where: str, key: str, width: int) -> tuple[str, ...]:
     if value is None:

@@ -25,7 +25,7 @@ import shapely
 
 from geo_app import STORE_CRS, __version__, layers
 from geo_app.errors import InputError
-from geo_app.io.files import sha256_file
+from geo_app.io.files import atomic_folder, sha256_file
 from geo_app.production.area import AdminLayers, resolve
 from geo_app.production.dossier import exports, layout
 from geo_app.production.dossier.content import (
@@ -116,25 +116,8 @@ def _staging(out_dir: Path):
             f"{out_dir} đã có tệp khác, không phải hồ sơ cũ; chọn thư mục trống. / "
             f"{out_dir} holds other files and is not a previous dossier: choose an empty or new folder."
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         yield tmp
-        old = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            os.rmdir(old)
-            os.rename(out_dir, old)
-        # mkdtemp makes the folder private (0700); a dossier is for sharing, so apply the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        os.rename(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_dossier(

@@ -231,14 +231,6 @@ def graticule_minutes_for(scale: int, extent) -> float:
     return 0.5
 
 
-GRATICULE_RULE = {
-    "vi": "Lưới kinh vĩ độ VN-2000: 1:26 000–1:80 000 → 10'; 1:81 000–1:150 000 → 20' (TT 47/2014/TT-BTNMT); "
-    "≤1:10 000 → 1'; ≤1:25 000 → 2'30\"; 1:151 000–1:300 000 → 30'; lớn hơn → 1° (lựa chọn của hệ thống); dày hơn khi khung có ít hơn 2 kinh tuyến, 2 vĩ tuyến.",
-    "en": "VN-2000 graticule: 10' and 20' per Circular 47/2014/TT-BTNMT; other bands are this system's choice; "
-    "finer when fewer than 2 meridians and 2 parallels would cross the frame.",
-}
-
-
 def fmt_int(value: float) -> str:
     """Group thousands with a space (TCVN 7870-1 / ISO 80000-1), as in "1:50 000"."""
     return f"{int(round(value)):,}".replace(",", " ")
@@ -279,7 +271,3 @@ def angle_text(deg: float) -> str:
     """A signed angle in degrees and whole minutes, e.g. "-0°10'"."""
     minutes = round(abs(deg) * 60)
     return f"{'-' if deg < 0 else '+'}{minutes // 60}°{minutes % 60:02d}'"
-
-
-def snap_down(value: float, step: float) -> float:
-    return math.floor(value / step) * step
