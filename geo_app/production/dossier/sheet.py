@@ -23,7 +23,7 @@ from matplotlib.transforms import Affine2D
 from matplotlib_scalebar.scalebar import ScaleBar
 from pyproj import Proj, Transformer
 
-from geo_app import STORE_CRS
+from geo_app import STORE_CRS, layers
 from geo_app.production.dossier import layout
 from geo_app.production.dossier.content import LEGAL_BASIS
 from geo_app.production.dossier.labels import PT_TO_MM, Placer, text_size_mm
@@ -37,9 +37,17 @@ _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 # Three faces only: each embedded face costs a font subsetting pass (~0.2 s) when the PDF is written.
 _FONT_FILES = {"": "DejaVuSans.ttf", "b": "DejaVuSans-Bold.ttf", "i": "DejaVuSans-Oblique.ttf"}
 
+def _layer_colours() -> dict:
+    """The colours the sheet shares with the maps, from the layers' YAML: the production area (edge, fill)
+    and the former districts, so a sheet and the map an approver confirms on look alike."""
+    area, district = layers.info("production-areas").style, layers.info("former-districts").style
+    return {"area_edge": area["color"], "area_fill": area["fillColor"], "district": district["color"]}
+
+
+#: The print palette; the colours of the production area and the former districts come from their layers.
 COLOURS = {
-    "commune_fill": "#f4f1ea", "commune_edge": "#8a8a8a", "area_fill": "#f16913", "area_edge": "#c0281b",
-    "district": "#7b3294", "province": "#222222", "river": "#2c7fb8", "grid": "#9a9a9a",
+    "commune_fill": "#f4f1ea", "commune_edge": "#8a8a8a", **_layer_colours(),
+    "province": "#222222", "river": "#2c7fb8", "grid": "#9a9a9a",
     "graticule": "#0b7a75", "text": "#222222", "label": "#4a4a4a", "watermark": "#d62728",
     "point": "#5a0a05", "border": "#1a1a1a", "border_band": "#f2b6b0", "neighbour": "#7a7a7a",
     "neighbour_fill": "#fbfbf8",
