@@ -153,6 +153,23 @@ def test_published_as_public_is_shown_to_everyone(home, tmp_path):
     assert anonymous.get("/data/groundwater-potential.geojson").status_code == 200
     # the other user layers stay for the logged-in
     assert anonymous.get("/data/water-sources.geojson").status_code == 401
+    # and the classes are an OGC API collection, with the store's exact polygons
+    from geo_app import layers
+
+    ids = {c["id"] for c in anonymous.get("/ogcapi/collections?f=json").get_json()["collections"]}
+    assert "groundwater-potential" in ids
+    items = anonymous.get("/ogcapi/collections/groundwater-potential/items?f=json&limit=10000").get_json()
+    assert items["numberMatched"] == len(layers.read("groundwater-potential")) > 0
+
+
+def test_published_for_the_logged_in_only_is_no_ogc_collection(home, tmp_path):
+    from geo_app.water.groundwater.publish import publish_potential
+
+    publish_potential(_potential(tmp_path, "run", COLS), synthetic=True)
+    anonymous = _client(None)
+    ids = {c["id"] for c in anonymous.get("/ogcapi/collections?f=json").get_json()["collections"]}
+    assert "groundwater-potential" not in ids
+    assert anonymous.get("/ogcapi/collections/groundwater-potential/items?f=json").status_code == 404
 
 
 @pytest.fixture(scope="module")

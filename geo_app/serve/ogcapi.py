@@ -42,7 +42,9 @@ from geo_app import STORE_CRS, layers
 from geo_app.errors import GeoAppError
 from geo_app.production.workflow import public as confirmed_areas
 from geo_app.serve.cache import BoundedCache
+from geo_app.serve.maps import published
 from geo_app.store.layer_store import StoreError, open_store
+from geo_app.water.groundwater.publish import POTENTIAL_LAYER
 
 # --- coordinate reference systems (Part 2) -------------------------------------------------------
 
@@ -984,3 +986,9 @@ def export(collection_id: str, fmt: str, args: dict | None = None) -> tuple[byte
 # The confirmed production areas: published from the workflow (the store's layer holds drafts too).
 register(Provider.from_layer(confirmed_areas.COLLECTION, read=confirmed_areas.confirmed_frame,
                              version=confirmed_areas.confirmed_state, description=confirmed_areas.DESCRIPTION))
+
+# The groundwater-potential classes of Sa Pa, once a run is published for everyone
+# (`geo-app groundwater … --publish --public`); the run's id is the data version.
+register(Provider.from_layer(POTENTIAL_LAYER, read=lambda: layers.read(POTENTIAL_LAYER),
+                             version=lambda: published.run_id(POTENTIAL_LAYER),
+                             available=lambda: published.is_public(POTENTIAL_LAYER)))

@@ -61,6 +61,12 @@ def is_public(layer_id: str) -> bool:
     return bool(_layer_run(layer_id).get("public"))
 
 
+def run_id(layer_id: str) -> str:
+    """The id of the published vector layer's current run ('' when none): its data version."""
+    run = _layer_run(layer_id)
+    return f"{run.get('run_id', '')}-{'public' if run.get('public') else 'private'}"
+
+
 def overlay_is_public(name: str) -> bool:
     return bool((_current_runs().get(name) or {}).get("public"))
 
