@@ -20,7 +20,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from hostile.generate import OK, REFUSED, REPAIRED, Case, generate
-from test_web_support import csrf_token, isolated_home, login
+from support.web import csrf_token, isolated_home, login
 
 from geo_app.cli import main
 from geo_app.importers import FORMATS, ImportFailed, read_features

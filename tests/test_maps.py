@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from browser_support import launch
 from rasterio.transform import from_origin
+from support.browser import launch
 
 from geo_app import layers
 from geo_app.serve.maps import MapError, folium_map, raster_overlay

@@ -12,7 +12,7 @@ import rasterio
 from affine import Affine
 from click.testing import CliRunner
 from PIL import Image
-from test_web_support import PASSWORD, ROLE_USERS, ensure_users, isolated_home
+from support.web import PASSWORD, ROLE_USERS, ensure_users, isolated_home
 
 X0, Y0, CELL, ROWS, COLS = 404490.0, 2473500.0, 30.0, 60, 80
 
@@ -174,7 +174,7 @@ def test_published_for_the_logged_in_only_is_no_ogc_collection(home, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    from browser_support import launch
+    from support.browser import launch
 
     with launch() as browser:
         yield browser
@@ -182,7 +182,7 @@ def browser():
 
 def test_web_map_draws_the_published_overlay_and_classes(browser, home, tmp_path):
     """In Chromium: the class polygons load, the index is drawn as an image, the legend has its colour ramp."""
-    from test_web_support import live_server
+    from support.web import live_server
 
     from geo_app.water.groundwater.publish import publish_potential
 

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 import shapely
-from ogc_support import CRS84, EPSG9208, READ_CRS, expected, max_error_m, query_for, store_frame
-from test_web_support import live_server
+from support.ogc import CRS84, EPSG9208, READ_CRS, expected, max_error_m, query_for, store_frame
+from support.web import live_server
 
 QGIS_PYTHON = "/usr/bin/python3"
 
@@ -80,7 +80,7 @@ def test_qgis_headless(server, public, tmp_path):
     spec.write_text(json.dumps({"url": server, "reads": reads}, ensure_ascii=False, default=float))
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
     env.pop("PYTHONPATH", None)
-    proc = subprocess.run([QGIS_PYTHON, os.path.join(os.path.dirname(__file__), "qgis_read.py"), str(spec), str(out)],
+    proc = subprocess.run([QGIS_PYTHON, os.path.join(os.path.dirname(__file__), "support", "qgis_read.py"), str(spec), str(out)],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and out.exists(), f"QGIS exited {proc.returncode}: {proc.stderr[-2000:]}"
     for read, result in zip(reads, json.loads(out.read_text())):

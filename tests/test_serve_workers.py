@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from support_servers import Server, free_port
+from support.servers import Server, free_port
 
 DEADLINE_S = 120  # generous: only reached when something is wrong, never waited out otherwise
 

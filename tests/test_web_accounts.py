@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from test_web_support import PASSWORD, csrf_token, ensure_users, isolated_home, login
+from support.web import PASSWORD, csrf_token, ensure_users, isolated_home, login
 
 
 @pytest.fixture()

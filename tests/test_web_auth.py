@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from test_web_support import PASSWORD, ROLE_USERS, csrf_token, ensure_users, login
+from support.web import PASSWORD, ROLE_USERS, csrf_token, ensure_users, login
 
 
 def test_cli_users_add_hashes_with_argon2(store_home):

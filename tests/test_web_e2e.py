@@ -6,8 +6,8 @@ import hashlib
 import json
 
 import pytest
-from browser_support import launch
-from test_web_support import PASSWORD, ROLE_USERS, ensure_users, live_server
+from support.browser import launch
+from support.web import PASSWORD, ROLE_USERS, ensure_users, live_server
 
 PRODUCT = "lon-den-van-ban"
 POLYGON = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"ten": "Vùng thử"},

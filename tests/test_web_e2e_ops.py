@@ -9,9 +9,9 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import pytest
-from support_servers import app_server, free_port
+from support.servers import app_server, free_port
+from support.web import PASSWORD, ROLE_USERS, ensure_users
 from test_web_e2e import browser  # noqa: F401  (the module's Chromium fixture)
-from test_web_support import PASSWORD, ROLE_USERS, ensure_users
 
 LAYERS_LOADED = "() => document.querySelectorAll('#layer-list input:checked').length > 0 && " \
     "Array.from(document.querySelectorAll('#layer-list input:checked')).every(" \

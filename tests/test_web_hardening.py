@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-from test_web_support import PASSWORD, csrf_token, ensure_users, isolated_home, login
+from support.web import PASSWORD, csrf_token, ensure_users, isolated_home, login
 
 PRODUCT = "rau-an-toan-bao-thang"
 POLYGON = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "vùng thử"},

@@ -7,8 +7,8 @@ import socket
 import uuid
 
 import pytest
-from support_servers import Client, app_server
-from test_web_support import PASSWORD, ROLE_USERS, ensure_users, login
+from support.servers import Client, app_server
+from support.web import PASSWORD, ROLE_USERS, ensure_users, login
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_web_support import live_server
+from support.web import live_server
 
 CHROMIUM = os.environ.get("GEO_APP_CHROMIUM", "/usr/bin/chromium")
 

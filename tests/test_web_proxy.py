@@ -8,8 +8,8 @@ import shutil
 import sqlite3
 
 import pytest
-from support_servers import NGINX, Client, app_server, nginx_proxy
-from test_web_support import PASSWORD, ROLE_USERS
+from support.servers import NGINX, Client, app_server, nginx_proxy
+from support.web import PASSWORD, ROLE_USERS
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-from test_web_support import csrf_token, isolated_home, login
+from support.web import csrf_token, isolated_home, login
 
 PRODUCT = "rau-an-toan-bao-thang"
 

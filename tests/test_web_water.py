@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from test_web_support import isolated_home, login
+from support.web import isolated_home, login
 
 WATER = ["water-sources", "water-protection-zones", "karst-units", "water-balance"]
 

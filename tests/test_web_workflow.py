@@ -5,7 +5,7 @@ import re
 import sqlite3
 
 import pytest
-from test_web_support import csrf_token, ensure_users, login
+from support.web import csrf_token, ensure_users, login
 
 PRODUCT = "rau-an-toan-bao-thang"
 ACTIONS = {
@@ -51,7 +51,7 @@ def test_role_matrix_refuses_state_changes(as_role, route, role):
 @pytest.mark.parametrize("action", ["confirm", "return"])
 def test_role_matrix_four_eyes_binds_admins(store_home, tmp_path, action):
     """An admin holds every role, yet may not confirm or return a version they edited or submitted."""
-    from test_web_support import isolated_home
+    from support.web import isolated_home
 
     from geo_app.production import workflow
     from geo_app.serve.web import create_app
@@ -230,7 +230,7 @@ def test_seeded_drafts_once_per_product_under_concurrency(store_home, tmp_path):
     "system" even when several requests arrive together."""
     import threading
 
-    from test_web_support import isolated_home
+    from support.web import isolated_home
 
     from geo_app.production import workflow
 
@@ -269,7 +269,7 @@ def test_seeded_drafts_once_per_product_under_concurrency(store_home, tmp_path):
 
 
 def test_seeded_draft_pages(store_home, tmp_path):
-    from test_web_support import isolated_home
+    from support.web import isolated_home
 
     from geo_app.production import workflow
     from geo_app.serve.web import create_app

@@ -13,8 +13,8 @@ import time
 
 import pytest
 import shapely
+from support.web import csrf_token, isolated_home
 from support.workflow import commune_code, ensure_people, login_as, submitted
-from test_web_support import csrf_token, isolated_home
 
 from geo_app.io.jsontext import loads_strict
 

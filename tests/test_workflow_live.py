@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from support.web import SERVER_CODE, free_port, isolated_home, live_server
 from support.workflow import Session, commune_code, commune_codes, ensure_people, submitted
-from test_web_support import SERVER_CODE, free_port, isolated_home, live_server
 
 PRODUCT = "rau-an-toan-bao-thang"
 

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from test_web_support import PASSWORD, csrf_token, ensure_users
+from support.web import PASSWORD, csrf_token, ensure_users
 
 #: People beyond one per role: a second officer and a second approver (four eyes needs two people).
 EXTRA_USERS = {"u-officer2": "officer", "u-approver2": "approver"}

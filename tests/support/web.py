@@ -59,7 +59,7 @@ def live_server(home):
     """The application under waitress in a subprocess on a free port; yields its base URL. Its output
     goes to a log file beside the home (a pipe nobody reads fills with waitress's "Task queue depth"
     warnings and then blocks the server), and a server that does not come up fails with its log."""
-    from support_servers import Server
+    from support.servers import Server
 
     port = free_port()
     env = {**os.environ, "GEO_APP_HOME": str(home)}

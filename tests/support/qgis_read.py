@@ -1,7 +1,7 @@
 """Run by Debian's /usr/bin/python3 (python3-qgis), in a subprocess: headless QGIS segfaults when an
 OAPIF layer fails to open, so the test reads this script's verdict instead of importing QGIS.
 
-    python3 tests/qgis_read.py SPEC.json OUT.json
+    python3 tests/support/qgis_read.py SPEC.json OUT.json
 
 SPEC: {"url": ".../ogcapi", "reads": [{"layer", "crs", "bbox", "field", "value"}]}. OUT: per read the
 geometries as WKT (or an error)."""
