@@ -5,6 +5,7 @@ Thin: everything is read from the versions' stored boundaries (nothing is resolv
 answered); drafts and submitted versions only for officers and approvers, as on the product page."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ import shapely
 from flask import Blueprint, Response, abort, request, send_file
 from flask_login import current_user
 from pyproj import Transformer
+from werkzeug.datastructures import FileStorage
 
 from geo_app import STORE_CRS
 from geo_app.production import workflow
@@ -129,3 +131,37 @@ def preview(product_id: str, version: str):
     resp = send_file(path, mimetype="image/png", max_age=0, etag=True, conditional=True)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp
+
+
+#: The name a drawn area carries in the upload path, its messages and the version's file names.
+DRAWN_NAME = "vung-ve-tren-ban-do.geojson"
+#: A drawn area is a few hundred vertices; 2 MB leaves room for detailed tracing and refuses junk early.
+MAX_DRAWN_BYTES = 2 * 1024 * 1024
+
+
+def drawn_upload(form) -> FileStorage | None:
+    """The area drawn on the product map (GeoJSON in WGS 84, the form's hidden ``drawn`` field) as an
+    uploaded ``.geojson`` file, so it goes through the same import and check as any upload; None if
+    nothing was drawn. Only its size and that it is a JSON object are checked here — the importer says
+    everything else, in the same words as for a file."""
+    text = (form.get("drawn") or "").strip()
+    if not text:
+        return None
+    data = text.encode("utf-8")
+    if len(data) > MAX_DRAWN_BYTES:
+        abort(413, description=f"drawn: vùng vẽ quá lớn ({len(data) // 1024} KiB, tối đa {MAX_DRAWN_BYTES // 1024} KiB) / "
+              f"the drawn area is too large ({len(data) // 1024} KiB, at most {MAX_DRAWN_BYTES // 1024} KiB)")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError:
+        abort(400, description="drawn: vùng vẽ không phải GeoJSON hợp lệ; vẽ lại / the drawn area is not valid "
+              "GeoJSON; draw it again")
+    if not isinstance(value, dict) or value.get("type") not in ("FeatureCollection", "Feature", "Polygon",
+                                                                 "MultiPolygon"):
+        abort(400, description="drawn: cần một FeatureCollection GeoJSON gồm vùng (polygon) / a GeoJSON "
+              "FeatureCollection of polygons is needed")
+    return FileStorage(stream=io.BytesIO(data), filename=DRAWN_NAME, content_type="application/geo+json")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
