@@ -1,0 +1,82 @@
+"""In a real browser (Debian's Chromium through Playwright): an officer draws an area on the product map,
+saves it with the draft, and the product map shows the version's frozen boundary."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import shapely
+from browser_support import launch
+from test_web_support import PASSWORD, ROLE_USERS, ensure_users, isolated_home, live_server
+
+PRODUCT = "rau-an-toan-bao-thang"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with launch() as browser:
+        yield browser
+
+
+def _loaded(page, *names):
+    for name in names:
+        page.wait_for_selector(f"#product-map[data-loaded~={name}]", state="attached", timeout=60000)
+
+
+def test_officer_draws_saves_and_sees_the_area(browser, store_home, tmp_path):
+    with isolated_home(store_home, tmp_path / "home") as home:
+        ensure_users()
+        with live_server(home) as base:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            requested, errors = [], []
+            page.on("request", lambda r: requested.append(r.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(base + "/login")
+            page.fill("#name", ROLE_USERS["officer"])
+            page.fill("#password", PASSWORD)
+            page.click("#login-submit")
+            page.wait_for_selector("#who")
+
+            page.goto(f"{base}/products/{PRODUCT}")
+            _loaded(page, "communes", "districts", "area", "points", "compare")
+            # the seeded draft's frozen area and its numbered points are on the map
+            assert page.locator(".leaflet-p-area-pane path").count() >= 1
+            assert page.locator(".point-label").count() >= 3
+
+            # only the drawn area this time: no commune from the list
+            for select in ("#communes_2025", "#former_communes", "#former_districts"):
+                page.select_option(select, [])
+            # draw a square of 120 px around the map's centre (inside Bảo Thắng, inside the province)
+            page.click(".leaflet-pm-icon-polygon")
+            box = page.locator("#product-map").bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            corners = [(cx - 60, cy - 60), (cx + 60, cy - 60), (cx + 60, cy + 60), (cx - 60, cy + 60)]
+            for x, y in corners:
+                page.mouse.click(x, y)
+            page.mouse.click(*corners[0])  # on the first vertex: closes the polygon
+            page.wait_for_selector("#product-map[data-drawn='1']", state="attached", timeout=10000)
+            drawn = json.loads(page.input_value("#drawn"))
+            assert drawn["features"][0]["geometry"]["type"] == "Polygon"
+            drawn_shape = shapely.geometry.shape(drawn["features"][0]["geometry"])
+
+            page.click("#save-draft")
+            page.wait_for_selector("#saved-notice", timeout=120000)
+            assert page.get_attribute("#status", "data-status") == "draft"
+            assert "vung-ve-tren-ban-do.geojson" in page.content(), "the drawn area is the version's file"
+            assert page.get_attribute("#report", "class") == "ok", page.inner_text("#report")
+            _loaded(page, "area", "points")
+            assert page.locator(".leaflet-p-area-pane path").count() >= 1
+
+            # the map shows the frozen boundary, which is the drawn square (moved into EPSG:9208 and back)
+            area_url = page.get_attribute("#product-map", "data-area")
+            frozen = page.request.get(base + area_url).json()["features"][0]
+            shown = shapely.geometry.shape(frozen["geometry"])
+            assert shown.symmetric_difference(drawn_shape).area / drawn_shape.area < 0.01
+            assert page.inner_text("#geometry-sha").rstrip("…") == frozen["properties"]["geometry_sha256"][:16]
+
+            external = [u for u in requested if not u.startswith(base) and not u.startswith("data:")]
+            assert not external, external
+            assert not errors, errors
+            context.close()
