@@ -136,3 +136,54 @@ def test_sheet_preview_png_cached_by_boundary(flow):
     again = approver.get(f"/products/{PRODUCT}/{v2.version}/preview.png?paper=A4")
     assert again.status_code == 200 and again.data == resp.data and cached.stat().st_mtime_ns == stamp
     assert not list(cached.parent.glob(".*tmp*")), "nothing half-written left beside it"
+
+
+DRAWN = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+         "geometry": {"type": "Polygon", "coordinates": [[[104.10, 22.10], [104.16, 22.10], [104.16, 22.15],
+                                                          [104.10, 22.15], [104.10, 22.10]]]}}]}
+
+
+def test_drawn_area_goes_through_the_upload_path(store_home, tmp_path):
+    from pyproj import Transformer
+    from test_web_support import csrf_token
+
+    from geo_app.production import workflow
+    from geo_app.serve.web import create_app
+
+    with isolated_home(store_home, tmp_path / "home"):
+        app = create_app({"TESTING": True, "SECRET_KEY": "t"})
+        officer = app.test_client()
+        login(officer, "officer")
+        token = csrf_token(officer, "/")
+        page = officer.get(f"/products/{PRODUCT}").get_data(as_text=True)
+        assert 'id="product-map"' in page and "vendor/geoman/leaflet-geoman.min.js" in page
+
+        resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": "{not json"})
+        assert resp.status_code == 400 and "drawn" in resp.get_data(as_text=True)
+        resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": "x" * (3 << 20)})
+        assert resp.status_code == 413
+        # outside the province: refused by the importer's check, like an uploaded file, naming the drawn file
+        far = json.loads(json.dumps(DRAWN))
+        far["features"][0]["geometry"]["coordinates"] = [[[2, 2], [3, 2], [3, 3], [2, 3], [2, 2]]]
+        resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": json.dumps(far)})
+        assert resp.status_code == 400 and "vung-ve-tren-ban-do.geojson" in resp.get_data(as_text=True)
+        assert workflow.latest(PRODUCT).file_names in (None, {})
+
+        resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": json.dumps(DRAWN)})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
+        version = workflow.latest(PRODUCT)
+        assert list(version.file_names.values()) == ["vung-ve-tren-ban-do.geojson"]
+        assert version.area["communes_2025"] == [] and version.ok, version.report
+        to_store = Transformer.from_crs("EPSG:4326", "EPSG:9208", always_xy=True)
+        ring = [to_store.transform(x, y) for x, y in DRAWN["features"][0]["geometry"]["coordinates"][0]]
+        assert version.area_ha == pytest.approx(shapely.Polygon(ring).area / 1e4, rel=1e-3)
+        assert officer.get(f"/products/{PRODUCT}/{version.version}/area.geojson").status_code == 200
+
+
+def test_geoman_is_served_with_its_licence(client):
+    licence = client.get("/static/vendor/geoman/LICENSE")
+    assert licence.status_code == 200 and b"MIT License" in licence.data
+    script = client.get("/static/vendor/geoman/leaflet-geoman.min.js")
+    assert script.status_code == 200 and b"L.PM" in script.data and b"sourceMappingURL" not in script.data
+    recorded = client.get("/static/vendor/geoman/VERSION").get_data(as_text=True)
+    assert "version: 2.20.2" in recorded and "integrity: sha512-" in recorded

@@ -13,6 +13,9 @@
   var map = L.map(el, {zoomControl: true, pmIgnore: !canDraw ? undefined : false, preferCanvas: false});
   map.setView([22.35, 104.1], 9);
   L.control.scale({imperial: false}).addTo(map);
+  var labelsAll = function () { el.classList.toggle('all-labels', map.getZoom() >= 14); };
+  map.on('zoomend', labelsAll);
+  labelsAll();
   var loaded = {};  /* which layers have arrived: the page's tests wait on this, never on time */
   el.setAttribute('data-loaded', '');
 
@@ -83,8 +86,9 @@
       pane: 'p-points',
       pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, {pane: 'p-points', radius: 3, color: '#b71c1c', weight: 1, fillOpacity: 1})
-          .bindTooltip(String(f.properties.no), {permanent: true, direction: 'right', className: 'point-label',
-            pane: 'p-points'})
+          .bindTooltip(String(f.properties.no), {permanent: true, direction: 'right', pane: 'p-points',
+            /* as on the sheet: point 1 and every fifth numbered when zoomed out, all when zoomed in */
+            className: 'point-label' + (f.properties.no === 1 || f.properties.no % 5 === 0 ? '' : ' minor')})
           .bindPopup(esc(T.point) + ' ' + esc(f.properties.no) + '<br>X ' + esc(f.properties.x_north) +
             '<br>Y ' + esc(f.properties.y_east));
       }
@@ -132,6 +136,8 @@
     field.id = 'drawn';
     form.appendChild(field);
     var status = document.getElementById('draw-status');
+    map.attributionControl.addAttribution('<a href="' + el.getAttribute('data-geoman-licence') +
+      '">Leaflet-Geoman</a> (MIT)');
     /* Geoman has no Vietnamese: the page gives its words (through the app's translations) in both languages */
     map.pm.setLang('geo-app-' + lang, JSON.parse(el.getAttribute('data-pm-i18n')), 'en');
     map.pm.setGlobalOptions({snappable: true, snapDistance: 15, allowSelfIntersection: false,
