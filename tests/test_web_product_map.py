@@ -187,3 +187,39 @@ def test_geoman_is_served_with_its_licence(client):
     assert script.status_code == 200 and b"L.PM" in script.data and b"sourceMappingURL" not in script.data
     recorded = client.get("/static/vendor/geoman/VERSION").get_data(as_text=True)
     assert "version: 2.20.2" in recorded and "integrity: sha512-" in recorded
+
+
+def test_concurrent_previews_render_once_under_the_render_lock(flow, monkeypatch):
+    """Two requests for the same preview at once: one renders (under the confirm path's render lock),
+    the other waits and answers the cached file."""
+    import threading
+
+    from geo_app.production import sheet_preview
+
+    renders, real = [], sheet_preview._render
+
+    def counting(version, paper):
+        renders.append(paper)
+        assert sheet_preview.workflow.RENDER_LOCK.locked(), "rendering holds the render lock"
+        return real(version, paper)
+
+    monkeypatch.setattr(sheet_preview, "_render", counting)
+    v1 = flow["v1"]  # confirmed: its own preview file (no draft mark), not made by another test
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(sheet_preview.sheet_preview(v1, "A4").read_bytes())
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert renders == ["A4"] and len(results) == 2 and results[0] == results[1]
+    assert sheet_preview.preview_path(v1, "A4").name.endswith("-final-" + (
+        sheet_preview.workflow.store_fingerprint() or "none")[:12] + ".png")

@@ -4,8 +4,8 @@ The sheet is made exactly as the dossier makes it (``make_dossier(..., boundary=
 version's frozen boundary, nothing resolved again) in a temporary folder, under the same render lock
 as confirmation (matplotlib is not thread-safe), and page 1 of its PDF is rasterised with PDFium
 (``pypdfium2``, Apache-2.0/BSD-3-Clause). The PNG is cached under ``$GEO_APP_HOME/previews/<product>/``
-by the boundary's sha256 and the paper, written atomically: the same boundary on the same paper is
-rendered once.
+by the boundary's sha256 and the paper (and the draft mark and layer store it is drawn with), written
+atomically: the same boundary on the same paper is rendered once.
 """
 from __future__ import annotations
 
@@ -33,7 +33,11 @@ def previews_dir(product_id: str) -> Path:
 
 
 def preview_path(version: workflow.Version, paper: str) -> Path:
-    return previews_dir(version.product_id) / f"{version.geometry_sha256}-{paper}.png"
+    """Keyed by the boundary's sha256 and the paper; also by the draft mark (a confirmed sheet has none) and
+    the layer store (the communes, rivers and date drawn around the area come from it)."""
+    mark = "final" if version.status == "confirmed" else "draft"
+    store = (workflow.store_fingerprint() or "none")[:12]
+    return previews_dir(version.product_id) / f"{version.geometry_sha256}-{paper}-{mark}-{store}.png"
 
 
 def _render(version: workflow.Version, paper: str) -> bytes:
