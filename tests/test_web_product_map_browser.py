@@ -48,10 +48,16 @@ def test_officer_draws_saves_and_sees_the_area(browser, store_home, tmp_path):
             # only the drawn area this time: no commune from the list
             for select in ("#communes_2025", "#former_communes", "#former_districts"):
                 page.select_option(select, [])
-            # draw a square of 120 px around the map's centre (inside Bảo Thắng, inside the province)
-            page.click(".leaflet-pm-icon-polygon")
             box = page.locator("#product-map").bounding_box()
             cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            # a click on a commune selects it in the list, a second click deselects it
+            selected = "Array.from(document.querySelectorAll('#communes_2025 option:checked')).map(o => o.value)"
+            page.mouse.click(cx, cy)
+            page.wait_for_function(f"{selected}.length === 1", timeout=10000)
+            page.mouse.click(cx, cy)
+            page.wait_for_function(f"{selected}.length === 0", timeout=10000)
+            # draw a square of 120 px around the map's centre (inside Bảo Thắng, inside the province)
+            page.click(".leaflet-pm-icon-polygon")
             corners = [(cx - 60, cy - 60), (cx + 60, cy - 60), (cx + 60, cy + 60), (cx - 60, cy + 60)]
             for x, y in corners:
                 page.mouse.click(x, y)
