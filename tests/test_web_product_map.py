@@ -1,6 +1,8 @@
 """The product page's map endpoints: area, boundary points, comparison with the last confirmed version and
 the sheet preview, on the real store built from the mirror."""
+import gzip
 import json
+import threading
 
 import pytest
 import shapely
@@ -89,6 +91,8 @@ def test_area_and_points_are_the_frozen_ones(flow):
     shape = shapely.geometry.shape(feature["geometry"])
     lon, lat = shape.representative_point().coords[0]
     assert 103.5 < lon < 105.0 and 21.5 < lat < 23.0, "WGS 84 longitude, latitude over Lào Cai"
+    packed = officer.get(f"/products/{PRODUCT}/{v2.version}/area.geojson", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip" and _strict(gzip.decompress(packed.data).decode()) == area
     pts = _strict(officer.get(f"/products/{PRODUCT}/{v2.version}/points.geojson").get_data(as_text=True))
     numbers = [f["properties"]["no"] for f in pts["features"]]
     assert numbers == [r[0] for r in v2.points] and len(numbers) >= 3
@@ -192,8 +196,6 @@ def test_geoman_is_served_with_its_licence(client):
 def test_concurrent_previews_render_once_under_the_render_lock(flow, monkeypatch):
     """Two requests for the same preview at once: one renders (under the confirm path's render lock),
     the other waits and answers the cached file."""
-    import threading
-
     from geo_app.production import sheet_preview
 
     renders, real = [], sheet_preview._render

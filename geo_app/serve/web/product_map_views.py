@@ -5,6 +5,7 @@ Thin: everything is read from the versions' stored boundaries (nothing is resolv
 answered); drafts and submitted versions only for officers and approvers, as on the product page."""
 from __future__ import annotations
 
+import gzip
 import io
 import json
 
@@ -51,10 +52,15 @@ def _wgs84(geometry):
 
 def _json(payload, mimetype: str = "application/json") -> Response:
     # strict JSON: a NaN or Infinity would raise here instead of reaching a browser's JSON.parse
-    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    resp = Response(body, mimetype=mimetype)
+    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    if "gzip" in request.accept_encodings and len(body) > 1024:
+        # a commune-sized boundary is ~100 KB of coordinates; gzip makes it a fifth
+        resp = Response(gzip.compress(body, 6, mtime=0), mimetype=mimetype)
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = Response(body, mimetype=mimetype)
     resp.headers["Cache-Control"] = "private, no-cache"
-    resp.headers["Vary"] = "Cookie"
+    resp.headers["Vary"] = "Accept-Encoding, Cookie"
     return resp
 
 
