@@ -1,5 +1,6 @@
 """In a real browser (Debian's Chromium through Playwright): an officer draws an area on the product map,
-saves it with the draft, and the product map shows the version's frozen boundary."""
+saves it with the draft, the product map shows the version's frozen boundary, and the sheet preview of it
+appears before submitting."""
 from __future__ import annotations
 
 import json
@@ -81,6 +82,14 @@ def test_officer_draws_saves_and_sees_the_area(browser, store_home, tmp_path):
             shown = shapely.geometry.shape(frozen["geometry"])
             assert shown.symmetric_difference(drawn_shape).area / drawn_shape.area < 0.01
             assert page.inner_text("#geometry-sha").rstrip("…") == frozen["properties"]["geometry_sha256"][:16]
+
+            # before submitting: page 1 of the sheet for this boundary, on A4
+            page.select_option("#preview-paper", "A4")
+            page.click("#preview-show")
+            page.wait_for_selector("#preview-link:not([hidden])", timeout=180000)
+            width, height = page.evaluate("[document.getElementById('preview-image').naturalWidth,"
+                                          " document.getElementById('preview-image').naturalHeight]")
+            assert max(width, height) > 1100 and min(width, height) > 800, (width, height)  # A4 at 100 dpi
 
             external = [u for u in requested if not u.startswith(base) and not u.startswith("data:")]
             assert not external, external
