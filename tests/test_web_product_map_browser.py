@@ -1,5 +1,5 @@
 """In a real browser (Debian's Chromium through Playwright): an officer draws an area on the product map,
-saves it with the draft, the product map shows the version's frozen boundary, and the sheet preview of it
+cuts a hole in it, saves it with the draft, the product map shows the version's frozen boundary, and the sheet preview of it
 appears before submitting."""
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def test_officer_draws_saves_and_sees_the_area(browser, store_home, tmp_path):
             # only the drawn area this time: no commune from the list
             for select in ("#communes_2025", "#former_communes", "#former_districts"):
                 page.select_option(select, [])
-            box = page.locator("#product-map").bounding_box()
+            page.locator("#product-map").scroll_into_view_if_needed()
+            box = page.locator("#product-map").bounding_box()  # after scrolling: mouse positions are in the viewport
             cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             # a click on a commune selects it in the list, a second click deselects it
             selected = "Array.from(document.querySelectorAll('#communes_2025 option:checked')).map(o => o.value)"
@@ -62,10 +63,18 @@ def test_officer_draws_saves_and_sees_the_area(browser, store_home, tmp_path):
             corners = [(cx - 60, cy - 60), (cx + 60, cy - 60), (cx + 60, cy + 60), (cx - 60, cy + 60)]
             for x, y in corners:
                 page.mouse.click(x, y)
-            page.mouse.click(*corners[0])  # on the first vertex: closes the polygon
+            # "Xong / Finish" closes it (a click on the first vertex may miss it when snapping moved that vertex)
+            page.click(".leaflet-pm-toolbar .action-finish >> visible=true")
             page.wait_for_selector("#product-map[data-drawn='1']", state="attached", timeout=10000)
+            # cut a hole of 40 px in its middle
+            page.click(".leaflet-pm-icon-cut")
+            for x, y in [(cx - 20, cy - 20), (cx + 20, cy - 20), (cx + 20, cy + 20), (cx - 20, cy + 20)]:
+                page.mouse.click(x, y)
+            page.click(".leaflet-pm-toolbar .action-finish >> visible=true")
+            page.wait_for_function("JSON.parse(document.getElementById('drawn').value || '{\"features\": []}')"
+                                   ".features.some(f => f.geometry.coordinates.length === 2)", timeout=10000)
             drawn = json.loads(page.input_value("#drawn"))
-            assert drawn["features"][0]["geometry"]["type"] == "Polygon"
+            assert len(drawn["features"]) == 1 and drawn["features"][0]["geometry"]["type"] == "Polygon"
             drawn_shape = shapely.geometry.shape(drawn["features"][0]["geometry"])
 
             page.click("#save-draft")
@@ -81,6 +90,7 @@ def test_officer_draws_saves_and_sees_the_area(browser, store_home, tmp_path):
             frozen = page.request.get(base + area_url).json()["features"][0]
             shown = shapely.geometry.shape(frozen["geometry"])
             assert shown.symmetric_difference(drawn_shape).area / drawn_shape.area < 0.01
+            assert len(shown.interiors) == 1, "the hole is kept"
             assert page.inner_text("#geometry-sha").rstrip("…") == frozen["properties"]["geometry_sha256"][:16]
 
             # before submitting: page 1 of the sheet for this boundary, on A4
