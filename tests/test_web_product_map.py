@@ -2,10 +2,10 @@
 the sheet preview, on the real store built from the mirror."""
 import gzip
 import json
-import threading
 
 import pytest
 import shapely
+from support.threads import together
 from support.workflow import commune_code, login_as
 from test_web_support import isolated_home, login
 
@@ -207,21 +207,7 @@ def test_concurrent_previews_render_once_under_the_render_lock(flow, monkeypatch
 
     monkeypatch.setattr(sheet_preview, "_render", counting)
     v1 = flow["v1"]  # confirmed: its own preview file (no draft mark), not made by another test
-    barrier, results, errors = threading.Barrier(2), [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(sheet_preview.sheet_preview(v1, "A4").read_bytes())
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    results = together(lambda: sheet_preview.sheet_preview(v1, "A4").read_bytes())
     assert renders == ["A4"] and len(results) == 2 and results[0] == results[1]
     assert sheet_preview.preview_path(v1, "A4").name.endswith("-final-" + (
         sheet_preview.workflow.store_fingerprint() or "none")[:12] + ".png")
