@@ -1,7 +1,9 @@
 """The product page's map endpoints: area, boundary points, comparison with the last confirmed version and
 the sheet preview, on the real store built from the mirror."""
 import gzip
+import html
 import json
+import re
 
 import pytest
 import shapely
@@ -171,6 +173,14 @@ def test_drawn_area_goes_through_the_upload_path(store_home, tmp_path):
         far["features"][0]["geometry"]["coordinates"] = [[[2, 2], [3, 2], [3, 3], [2, 3], [2, 2]]]
         resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": json.dumps(far)})
         assert resp.status_code == 400 and "vung-ve-tren-ban-do.geojson" in resp.get_data(as_text=True)
+        # no polygon: refused by the upload path, the form shown again with the drawing kept in it to fix
+        point = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                 "geometry": {"type": "Point", "coordinates": [104.1, 22.1]}}]}
+        resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": json.dumps(point)})
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and 'id="upload-errors"' in body and "vung-ve-tren-ban-do.geojson" in body
+        kept = re.search(r'data-drawn-kept="([^"]*)"', body).group(1)
+        assert json.loads(html.unescape(kept)) == point
         assert workflow.latest(PRODUCT).file_names in (None, {})
 
         resp = officer.post(f"/products/{PRODUCT}/draft", data={"csrf_token": token, "drawn": json.dumps(DRAWN)})

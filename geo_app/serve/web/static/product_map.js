@@ -173,15 +173,25 @@
     });
     map.on('pm:remove layerremove', sync);
     form.addEventListener('submit', sync);
+    var editable = function (geojson) {
+      L.geoJSON(geojson, {style: {color: '#6a1b9a', weight: 3, fillOpacity: 0.25}}).eachLayer(function (p) {
+        p.options.pmIgnore = false;
+        L.PM.reInitLayer(p);
+        p.addTo(map);
+        watch(p);
+      });
+      sync();
+    };
     var fromCurrent = document.getElementById('draw-from-current');
     if (fromCurrent) {
       fromCurrent.addEventListener('click', function () {
-        areaLayer.eachLayer(function (l) {
-          var copy = L.geoJSON(l.toGeoJSON(7), {pmIgnore: false, style: {color: '#6a1b9a', weight: 3, fillOpacity: 0.25}});
-          copy.eachLayer(function (p) { p.options.pmIgnore = false; L.PM.reInitLayer(p); p.addTo(map); watch(p); });
-        });
-        sync();
+        areaLayer.eachLayer(function (l) { editable(l.toGeoJSON(7)); });
       });
+    }
+    /* a refused save shows the form again: what the officer drew is still there to fix */
+    var kept = el.getAttribute('data-drawn-kept');
+    if (kept) {
+      try { editable(JSON.parse(kept)); } catch (err) { /* not GeoJSON: the error above the form says so */ }
     }
     document.getElementById('draw-clear').addEventListener('click', function () {
       drawnLayers().forEach(function (l) { map.removeLayer(l); });
