@@ -33,7 +33,17 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from geo_app.serve.web import assets, auth, extensions, limits, map_view, ogc, users_views, workflow_views
+from geo_app.serve.web import (
+    assets,
+    auth,
+    extensions,
+    limits,
+    map_view,
+    ogc,
+    product_map_views,
+    users_views,
+    workflow_views,
+)
 from geo_app.settings import settings
 
 ANONYMOUS_CHOICES = ("map", "map+user", "none")
@@ -118,6 +128,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(map_view.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(workflow_views.bp)
+    app.register_blueprint(product_map_views.bp)
     app.config.setdefault("EXTRA_MAP_LAYERS", workflow_views.map_layer)
     app.after_request(_security_headers)
 

@@ -3,6 +3,7 @@ actions. Thin: parse the form, call ``geo_app.production.workflow``, render. Eve
 the versions' frozen boundaries; nothing is resolved while a request is answered."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from flask_login import current_user
 from geo_app import layers
 from geo_app.production import workflow
 from geo_app.serve.maps.presentation import web_presentation
-from geo_app.serve.web import uploads
+from geo_app.serve.web import product_map_views, uploads
 from geo_app.serve.web.extensions import json_requested, roles_required
 
 bp = Blueprint("workflow", __name__, url_prefix="/products")
@@ -181,8 +182,11 @@ def save_draft(product_id: str):
     }
     edited_from = _call(workflow.parse_revision, request.form.get("revision"))
     choice = uploads.UploadChoice.from_form(request.form)
+    files, drawn = request.files.getlist("file"), product_map_views.drawn_upload(request.form)
+    if drawn is not None:  # drawn on the map: GeoJSON, always WGS 84 (RFC 7946), checked as an upload
+        files, choice = [*files, drawn], dataclasses.replace(choice, crs="WGS84")
     try:
-        prepared = uploads.prepare(request.files.getlist("file"), choice)
+        prepared = uploads.prepare(files, choice)
     except uploads.UploadRefused as exc:
         if json_requested():
             abort(400, description=exc.message)
