@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from support.web import SERVER_CODE, free_port, isolated_home, live_server
+from support.servers import free_port
+from support.web import SERVER_CODE, isolated_home, live_server
 from support.workflow import Session, commune_code, commune_codes, ensure_people, submitted
 
 PRODUCT = "rau-an-toan-bao-thang"

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sys
 from contextlib import contextmanager
 from pathlib import Path
+
+from support.servers import Server, free_port
 
 PASSWORD = "correct horse battery"
 ROLE_USERS = {"viewer": "u-viewer", "officer": "u-officer", "approver": "u-approver", "admin": "u-admin"}
@@ -39,12 +40,6 @@ def login(client, role: str | None):
     return resp
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 SERVER_CODE = """
 import sys
 from waitress import serve
@@ -59,8 +54,6 @@ def live_server(home):
     """The application under waitress in a subprocess on a free port; yields its base URL. Its output
     goes to a log file beside the home (a pipe nobody reads fills with waitress's "Task queue depth"
     warnings and then blocks the server), and a server that does not come up fails with its log."""
-    from support.servers import Server
-
     port = free_port()
     env = {**os.environ, "GEO_APP_HOME": str(home)}
     base = f"http://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ no random, no hash-ordered iteration.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ import shapely
 
 from geo_app import STORE_CRS, __version__, layers
 from geo_app.errors import InputError
-from geo_app.io.files import atomic_folder, sha256_file
+from geo_app.io.files import atomic_folder, sha256_bytes, sha256_file
 from geo_app.production.area import AdminLayers, resolve
 from geo_app.production.dossier import exports, layout
 from geo_app.production.dossier.content import (
@@ -83,15 +82,11 @@ class DossierResult:
         return self.out_dir / SHEET
 
 
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _product_hashes(product: Product) -> dict:
     if product.path is not None:
         definition = sha256_file(product.path)
     else:  # built in code, not from a file: hash its fields in a fixed order
-        definition = _sha256_bytes(json.dumps(product.__dict__, sort_keys=True, default=str).encode())
+        definition = sha256_bytes(json.dumps(product.__dict__, sort_keys=True, default=str).encode())
     files = {}
     for path in (*product.area.files, product.area.former_commune_boundaries):
         if path is not None:
@@ -202,7 +197,7 @@ def make_dossier(
     }
     inputs = {"product_id": product.id, "product": hashes, "store_fingerprint": meta.get("fingerprint"),
               "sources": sources, "parameters": parameters, "software": versions, "boundary_sha256": frozen.sha256}
-    inputs_hash = _sha256_bytes(json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode())
+    inputs_hash = sha256_bytes(json.dumps(inputs, sort_keys=True, ensure_ascii=False).encode())
     dossier_id = f"HS-{product.id}-{inputs_hash[:8]}"
 
     communes_table = annex_rows(product, geometry, admin)
@@ -214,7 +209,7 @@ def make_dossier(
         _write_data(tmp, work, product, geometry, bp, communes_table, dossier_id, date_iso, area_ha, perimeter_m)
         shutil.rmtree(work)
         file_hashes = {name: sha256_file(tmp / name) for name in DATA_FILES}
-        package_hash = _sha256_bytes("".join(f"{file_hashes[n]}  {n}\n" for n in DATA_FILES).encode())
+        package_hash = sha256_bytes("".join(f"{file_hashes[n]}  {n}\n" for n in DATA_FILES).encode())
 
         from geo_app.production.dossier.annex import render_annex
         from geo_app.production.dossier.pdf import write_pdf

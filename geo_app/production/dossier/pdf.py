@@ -14,6 +14,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
 from pyproj import CRS, Transformer
 
 from geo_app import STORE_CRS, __version__
+from geo_app.io.files import atomic_file
 
 PT_PER_MM = 72.0 / 25.4
 #: The geographic CRS the corners are given in: the base of EPSG:9208 (VN-2000), as ISO 32000-2 asks.
@@ -96,10 +97,8 @@ def georeference(path: Path, paper, extent) -> None:
     })
     writer = PdfWriter(str(path), incremental=True)
     writer.pages[0][NameObject("/VP")] = ArrayObject([viewport])
-    tmp = path.with_suffix(".georef.tmp")
-    with open(tmp, "wb") as fh:
+    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
         writer.write(fh)
-    os.replace(tmp, path)
 
 
 def _plain_glyphs(fig) -> None:

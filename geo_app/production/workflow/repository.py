@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import sqlite3
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from geo_app.errors import ConflictError
 from geo_app.io import jsontext
+from geo_app.io.files import sha256_bytes
 from geo_app.io.sqlite import transaction
 from geo_app.settings import settings
 
@@ -188,10 +188,6 @@ def db_path() -> Path:
 def dumps(value) -> str:
     """Strict JSON for every stored report (no NaN/Infinity)."""
     return jsontext.dumps(value)
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def area_hash(area: dict) -> str:

@@ -4,8 +4,10 @@ CSRF (Flask-WTF), request rate limits (Flask-Limiter; the login limit itself is 
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import Babel, get_locale
@@ -177,7 +179,23 @@ def select_locale() -> str:
     return session.get("lang") if session.get("lang") in LANGUAGES else "vi"
 
 
+#: Times are stored in UTC (ISO 8601) and shown as the local time of Lào Cai.
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_time(text: str | None) -> str:
+    """An ISO time as local time in Lào Cai (Asia/Ho_Chi_Minh): "dd/mm/yyyy HH:MM"."""
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
     @app.before_request
     def limit_body():
         # the same per-path limit the production server applies before reading the body; first of all

@@ -5,24 +5,16 @@ cookie or a log) and to be changed at the next login. The core is ``geo_app.serv
 audits every change."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from geo_app.serve import accounts
-from geo_app.serve.web.extensions import limiter, roles_required
+from geo_app.serve.web.extensions import limiter, local_time, roles_required
 
 bp = Blueprint("users", __name__, url_prefix="/admin")
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 #: Admin forms per client address (each is also behind an admin login and CSRF).
 ADMIN_POST_LIMIT = "60 per minute"
-
-
-def local_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(LOCAL_TIME).strftime("%d/%m/%Y %H:%M")
 
 
 def _page(status: int = 200, notice: str | None = None, error: str | None = None, temporary: dict | None = None):

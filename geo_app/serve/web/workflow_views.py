@@ -4,8 +4,6 @@ the versions' frozen boundaries; nothing is resolved while a request is answered
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
@@ -15,11 +13,10 @@ from geo_app import layers
 from geo_app.production import workflow
 from geo_app.serve.maps.presentation import web_presentation
 from geo_app.serve.web import product_map_views, uploads
-from geo_app.serve.web.extensions import json_requested, roles_required
+from geo_app.serve.web.extensions import json_requested, local_time, roles_required
 
 bp = Blueprint("workflow", __name__, url_prefix="/products")
 SEES_DRAFTS = ("officer", "approver")
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @bp.record_once
@@ -45,22 +42,6 @@ def _call(fn, *args, **kwargs):
 
 def _number(text: str) -> int:
     return _call(workflow.parse_version, text)
-
-
-def local_time(text: str | None) -> str:
-    """An ISO time as local time in Lào Cai (Asia/Ho_Chi_Minh): "dd/mm/yyyy HH:MM"."""
-    if not text:
-        return ""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
-
-
-@bp.app_template_filter("local_time")
-def _local_time_filter(text):
-    return local_time(text)
 
 
 def _zoom() -> int | None:
